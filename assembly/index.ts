@@ -1,0 +1,2 @@
+// The kernel module's entry: every export here is a kernel with a numbers-only ABI (pointers, sizes, begin/end).
+export * from './elementwise';

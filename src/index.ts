@@ -1,0 +1,2 @@
+// wasmtorch: PyTorch's programming model for JavaScript.
+export const version = '0.1.0';
