@@ -1,2 +1,4 @@
 // The kernel module's entry: every export here is a kernel with a numbers-only ABI (pointers, sizes, begin/end).
 export * from './elementwise';
+export * from './random';
+export * from './matmul';

@@ -1,0 +1,1 @@
+// Placeholder: packed, register-blocked SIMD matmul; being written.
