@@ -1,1 +1,371 @@
-// Placeholder: packed, register-blocked SIMD matmul; being written.
+// Float32 GEMM for one thread's rows: BLIS-style packing of any-strided A and B, then a register-blocked SIMD micro-kernel.
+
+// Micro-tile: MR rows x NR columns of C live in MR*2 v128 accumulators for a whole k block. V8 on x64 has 15 usable
+// XMM registers and hoists every load of an iteration above the arithmetic, so 10 accumulators (5x8) plus two B
+// vectors, one A vector and one broadcast is the most that fits without spilling (wasm-notes 10-11). The plain-SIMD
+// build also needs a register for each product before the add, so it drops to 4x8.
+// @ts-ignore: decorator
+@inline const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 5 : 4;
+// @ts-ignore: decorator
+@inline const NR: i32 = 8;
+// k block: one packed B sliver (KC x NR, 16 KiB) stays in L1 while all A slivers of the packed A block pass it; 512
+// rather than 256 halves how often each C tile is read and written (about 3% at N=1024).
+// @ts-ignore: decorator
+@inline const KC: i32 = 512;
+// Rows of the packed A block (MC x KC, 160 KiB): an L2-resident block, a multiple of both 5 and 4 so that MC blocks
+// never cut a micro-tile when the caller starts at a multiple of MR.
+// @ts-ignore: decorator
+@inline const MC: i32 = 80;
+// Columns of the packed B panel (KC x NC, 2 MiB): bounds the per-thread scratch; wider B is done in several panels.
+// @ts-ignore: decorator
+@inline const NC: i32 = 1024;
+
+// @ts-ignore: decorator
+@inline const PACKED_B_BYTES: usize = <usize>(KC * NC * 4);
+// @ts-ignore: decorator
+@inline const PACKED_A_BYTES: usize = <usize>(MC * KC * 4);
+// One MR x NR tile, rounded up to a 64-byte multiple, so that every scratch piece starts 64-byte aligned.
+// @ts-ignore: decorator
+@inline const EDGE_TILE_BYTES: usize = <usize>(((MR * NR * 4 + 63) >> 6) << 6);
+
+/** Scratch bytes one calling thread must pass to gemm_f32: packed B panel, packed A block, edge tile. */
+export function gemm_scratch_bytes(): i32 {
+  return <i32>(PACKED_B_BYTES + PACKED_A_BYTES + EDGE_TILE_BYTES);
+}
+
+/** Micro-kernel height of this build: callers split rows at multiples of it. */
+export function gemm_row_block(): i32 {
+  return MR;
+}
+
+// Byte offset of element (row, col) for element strides; i32 products wrap to the right usize for negative strides.
+// @ts-ignore: decorator
+@inline function byteOffset(row: i32, rowStride: i32, col: i32, colStride: i32): usize {
+  return <usize>(row * rowStride + col * colStride) << 2;
+}
+
+/**
+ * C[m x n] = A[m x k] * B[k x n] (+ C when accumulate != 0), for rows [rowBegin, rowEnd) of C only.
+ * Strides are in elements and may be 0, negative or transposed. The arithmetic for one element of C depends only on
+ * (m, n, k), never on the row range, so any split of rows gives bitwise the same C as one call.
+ */
+export function gemm_f32(
+  m: i32, n: i32, k: i32,
+  a: usize, aRowStride: i32, aColStride: i32,
+  b: usize, bRowStride: i32, bColStride: i32,
+  c: usize, cRowStride: i32, accumulate: i32,
+  scratch: usize, rowBegin: i32, rowEnd: i32,
+): void {
+  if (rowBegin < 0) rowBegin = 0;
+  if (rowEnd > m) rowEnd = m;
+  if (rowBegin >= rowEnd || n <= 0) return;
+  if (k <= 0) {
+    // An empty sum: C is 0, or unchanged when accumulating.
+    if (accumulate == 0) zeroRows(c, cRowStride, n, rowBegin, rowEnd);
+    return;
+  }
+  const packedB = scratch;
+  const packedA = scratch + PACKED_B_BYTES;
+  const edgeTile = packedA + PACKED_A_BYTES;
+
+  // Equal k blocks instead of KC-sized ones plus a short tail: a tail of a few k steps would pay the full cost of
+  // loading and storing C tiles for little arithmetic.
+  const kBlocks = (k + KC - 1) / KC;
+  const kcEven = (k + kBlocks - 1) / kBlocks;
+
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += kcEven) {
+      const kc = min(kcEven, k - pc);
+      // Later k blocks add onto what the earlier ones stored.
+      const addToC = accumulate != 0 || pc > 0;
+      packB(kc, nc, b + byteOffset(pc, bRowStride, jc, bColStride), bRowStride, bColStride, packedB);
+      for (let ic = rowBegin; ic < rowEnd; ic += MC) {
+        const mc = min(MC, rowEnd - ic);
+        packA(mc, kc, a + byteOffset(ic, aRowStride, pc, aColStride), aRowStride, aColStride, packedA);
+        macroKernel(mc, nc, kc, packedA, packedB, c + byteOffset(ic, cRowStride, jc, 1), cRowStride, addToC, edgeTile);
+      }
+    }
+  }
+}
+
+function zeroRows(c: usize, cRowStride: i32, n: i32, rowBegin: i32, rowEnd: i32): void {
+  const zero = f32x4.splat(0);
+  for (let i = rowBegin; i < rowEnd; i++) {
+    const row = c + byteOffset(i, cRowStride, 0, 0);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) v128.store(row + (<usize>j << 2), zero);
+    for (; j < n; j++) store<f32>(row + (<usize>j << 2), 0);
+  }
+}
+
+// Runs the micro-kernel over every MR x NR tile of an mc x nc block of C. The B sliver is the outer loop so it stays
+// in L1 while the A slivers stream from L2.
+function macroKernel(
+  mc: i32, nc: i32, kc: i32, packedA: usize, packedB: usize,
+  c: usize, cRowStride: i32, addToC: bool, edgeTile: usize,
+): void {
+  const cRowBytes = <usize>cRowStride << 2;
+  const aSliverBytes = <usize>(MR * kc) << 2;
+  const bSliverBytes = <usize>(NR * kc) << 2;
+  for (let j = 0; j < nc; j += NR) {
+    const cols = min(NR, nc - j);
+    const bSliver = packedB + <usize>(j / NR) * bSliverBytes;
+    let aSliver = packedA;
+    for (let i = 0; i < mc; i += MR) {
+      const rows = min(MR, mc - i);
+      const cTile = c + byteOffset(i, cRowStride, j, 1);
+      if (rows == MR && cols == NR) {
+        microKernel(kc, aSliver, bSliver, cTile, cRowBytes, addToC);
+      } else {
+        // Partial tiles run the same kernel (the same arithmetic per element) on a full temp tile; the packed
+        // operands are zero-padded, and only the valid part goes back to C.
+        edgeTileKernel(kc, aSliver, bSliver, cTile, cRowBytes, addToC, rows, cols, edgeTile);
+      }
+      aSliver += aSliverBytes;
+    }
+  }
+}
+
+function edgeTileKernel(
+  kc: i32, aSliver: usize, bSliver: usize, cTile: usize, cRowBytes: usize, addToC: bool,
+  rows: i32, cols: i32, edgeTile: usize,
+): void {
+  const zero = f32x4.splat(0);
+  for (let q = 0; q < MR * NR; q += 4) v128.store(edgeTile + (<usize>q << 2), zero);
+  if (addToC) {
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < cols; j++) {
+        store<f32>(edgeTile + (<usize>(r * NR + j) << 2), load<f32>(cTile + <usize>r * cRowBytes + (<usize>j << 2)));
+      }
+    }
+  }
+  microKernel(kc, aSliver, bSliver, edgeTile, <usize>(NR * 4), addToC);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(cTile + <usize>r * cRowBytes + (<usize>j << 2), load<f32>(edgeTile + (<usize>(r * NR + j) << 2)));
+    }
+  }
+}
+
+// C tile (+)= A sliver (MR x kc, MR values per k step) * B sliver (kc x NR, 8 values per k step).
+// @ts-ignore: decorator
+@inline function microKernel(kc: i32, aSliver: usize, bSliver: usize, cTile: usize, cRowBytes: usize, addToC: bool): void {
+  if (ASC_FEATURE_RELAXED_SIMD) microKernel5x8Fma(kc, aSliver, bSliver, cTile, cRowBytes, addToC);
+  else microKernel4x8(kc, aSliver, bSliver, cTile, cRowBytes, addToC);
+}
+
+function microKernel5x8Fma(kc: i32, aSliver: usize, bSliver: usize, cTile: usize, cRowBytes: usize, addToC: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  const row1 = cTile + cRowBytes, row2 = row1 + cRowBytes, row3 = row2 + cRowBytes, row4 = row3 + cRowBytes;
+  // No manual unrolling: V8 would hoist the second step's loads too and spill accumulators (wasm-notes 10). Five
+  // load32_splat broadcasts instead of the shuffles spill the same way (25 instead of 43 GFLOP/s).
+  const bEnd = bSliver + (<usize>kc << 5);
+  while (bSliver < bEnd) {
+    const b0 = v128.load(bSliver);
+    const b1 = v128.load(bSliver, 16);
+    // One load brings rows 0-3 of this k step; lanes are broadcast by shuffles instead of five scalar loads.
+    const a0123 = v128.load(aSliver);
+    const a4 = v128.load32_splat(aSliver, 16);
+    let ai = f32x4.shuffle(a0123, a0123, 0, 0, 0, 0);
+    c00 = f32x4.relaxed_madd(ai, b0, c00);
+    c01 = f32x4.relaxed_madd(ai, b1, c01);
+    ai = f32x4.shuffle(a0123, a0123, 1, 1, 1, 1);
+    c10 = f32x4.relaxed_madd(ai, b0, c10);
+    c11 = f32x4.relaxed_madd(ai, b1, c11);
+    ai = f32x4.shuffle(a0123, a0123, 2, 2, 2, 2);
+    c20 = f32x4.relaxed_madd(ai, b0, c20);
+    c21 = f32x4.relaxed_madd(ai, b1, c21);
+    ai = f32x4.shuffle(a0123, a0123, 3, 3, 3, 3);
+    c30 = f32x4.relaxed_madd(ai, b0, c30);
+    c31 = f32x4.relaxed_madd(ai, b1, c31);
+    c40 = f32x4.relaxed_madd(a4, b0, c40);
+    c41 = f32x4.relaxed_madd(a4, b1, c41);
+    aSliver += 20;
+    bSliver += 32;
+  }
+  // C is added after the k loop rather than loaded into the accumulators before it: these loads (C rows are a row
+  // stride apart, so they often miss) then overlap the loop instead of stalling its first FMAs.
+  if (addToC) {
+    c00 = f32x4.add(c00, v128.load(cTile)); c01 = f32x4.add(c01, v128.load(cTile, 16));
+    c10 = f32x4.add(c10, v128.load(row1)); c11 = f32x4.add(c11, v128.load(row1, 16));
+    c20 = f32x4.add(c20, v128.load(row2)); c21 = f32x4.add(c21, v128.load(row2, 16));
+    c30 = f32x4.add(c30, v128.load(row3)); c31 = f32x4.add(c31, v128.load(row3, 16));
+    c40 = f32x4.add(c40, v128.load(row4)); c41 = f32x4.add(c41, v128.load(row4, 16));
+  }
+  v128.store(cTile, c00); v128.store(cTile, c01, 16);
+  v128.store(row1, c10); v128.store(row1, c11, 16);
+  v128.store(row2, c20); v128.store(row2, c21, 16);
+  v128.store(row3, c30); v128.store(row3, c31, 16);
+  v128.store(row4, c40); v128.store(row4, c41, 16);
+}
+
+function microKernel4x8(kc: i32, aSliver: usize, bSliver: usize, cTile: usize, cRowBytes: usize, addToC: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const row1 = cTile + cRowBytes, row2 = row1 + cRowBytes, row3 = row2 + cRowBytes;
+  const bEnd = bSliver + (<usize>kc << 5);
+  while (bSliver < bEnd) {
+    const b0 = v128.load(bSliver);
+    const b1 = v128.load(bSliver, 16);
+    // Broadcast by load (a load-port op) rather than by shuffle: without FMA the muls and adds already keep the FP
+    // ports busy, and shuffles compete for them (25 instead of 31 GFLOP/s). With 8 accumulators V8 does not spill.
+    const a0 = v128.load32_splat(aSliver);
+    const a1 = v128.load32_splat(aSliver, 4);
+    const a2 = v128.load32_splat(aSliver, 8);
+    const a3 = v128.load32_splat(aSliver, 12);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    aSliver += 16;
+    bSliver += 32;
+  }
+  if (addToC) {
+    c00 = f32x4.add(c00, v128.load(cTile)); c01 = f32x4.add(c01, v128.load(cTile, 16));
+    c10 = f32x4.add(c10, v128.load(row1)); c11 = f32x4.add(c11, v128.load(row1, 16));
+    c20 = f32x4.add(c20, v128.load(row2)); c21 = f32x4.add(c21, v128.load(row2, 16));
+    c30 = f32x4.add(c30, v128.load(row3)); c31 = f32x4.add(c31, v128.load(row3, 16));
+  }
+  v128.store(cTile, c00); v128.store(cTile, c01, 16);
+  v128.store(row1, c10); v128.store(row1, c11, 16);
+  v128.store(row2, c20); v128.store(row2, c21, 16);
+  v128.store(row3, c30); v128.store(row3, c31, 16);
+}
+
+// 4x4 transpose of four vectors, used by both packers to turn four contiguous k steps of four rows (or columns) into
+// four k steps of the packed layout. Results are written through `out`, `stride` bytes apart.
+// @ts-ignore: decorator
+@inline function storeTransposed4x4(v0: v128, v1: v128, v2: v128, v3: v128, out: usize, stride: usize): void {
+  const lo01 = f32x4.shuffle(v0, v1, 0, 4, 1, 5);
+  const lo23 = f32x4.shuffle(v2, v3, 0, 4, 1, 5);
+  const hi01 = f32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const hi23 = f32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(out, f32x4.shuffle(lo01, lo23, 0, 1, 4, 5));
+  v128.store(out + stride, f32x4.shuffle(lo01, lo23, 2, 3, 6, 7));
+  v128.store(out + 2 * stride, f32x4.shuffle(hi01, hi23, 0, 1, 4, 5));
+  v128.store(out + 3 * stride, f32x4.shuffle(hi01, hi23, 2, 3, 6, 7));
+}
+
+// Packs kc x nc of B (starting at src) into NR-wide column slivers, k-major inside a sliver, zero-padded to NR.
+function packB(kc: i32, nc: i32, src: usize, rowStride: i32, colStride: i32, dest: usize): void {
+  const rowBytes = <usize>rowStride << 2;
+  const colBytes = <usize>colStride << 2;
+  let j = 0;
+  for (; j + NR <= nc; j += NR) {
+    const from = src + <usize>j * colBytes;
+    const to = dest + (<usize>(j * kc) << 2);
+    if (colStride == 1) {
+      // Row-major B: each k step of the sliver is 8 adjacent floats.
+      let row = from;
+      for (let p = 0; p < kc; p++) {
+        v128.store(to + (<usize>p << 5), v128.load(row));
+        v128.store(to + (<usize>p << 5), v128.load(row, 16), 16);
+        row += rowBytes;
+      }
+    } else if (rowStride == 1) {
+      // Column-major (transposed) B: read 4 k steps of each column at once and transpose in registers.
+      const col4 = from + 4 * colBytes;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const at = <usize>p << 2;
+        const out = to + (<usize>p << 5);
+        storeTransposed4x4(
+          v128.load(from + at), v128.load(from + colBytes + at),
+          v128.load(from + 2 * colBytes + at), v128.load(from + 3 * colBytes + at), out, 32);
+        storeTransposed4x4(
+          v128.load(col4 + at), v128.load(col4 + colBytes + at),
+          v128.load(col4 + 2 * colBytes + at), v128.load(col4 + 3 * colBytes + at), out + 16, 32);
+      }
+      for (; p < kc; p++) {
+        for (let jj = 0; jj < NR; jj++) {
+          store<f32>(to + (<usize>(p * NR + jj) << 2), load<f32>(from + <usize>jj * colBytes + (<usize>p << 2)));
+        }
+      }
+    } else {
+      packBGeneric(kc, NR, from, rowBytes, colBytes, to);
+    }
+  }
+  if (j < nc) packBGeneric(kc, nc - j, src + <usize>j * colBytes, rowBytes, colBytes, dest + (<usize>(j * kc) << 2));
+}
+
+// Any strides (0 for broadcast operands), and the last sliver's zero padding.
+function packBGeneric(kc: i32, cols: i32, from: usize, rowBytes: usize, colBytes: usize, to: usize): void {
+  for (let p = 0; p < kc; p++) {
+    const row = from + <usize>p * rowBytes;
+    const out = to + (<usize>(p * NR) << 2);
+    let jj = 0;
+    for (; jj < cols; jj++) store<f32>(out + (<usize>jj << 2), load<f32>(row + <usize>jj * colBytes));
+    for (; jj < NR; jj++) store<f32>(out + (<usize>jj << 2), 0);
+  }
+}
+
+// Packs mc x kc of A (starting at src) into MR-row slivers, k-major inside a sliver, zero-padded to MR rows.
+function packA(mc: i32, kc: i32, src: usize, rowStride: i32, colStride: i32, dest: usize): void {
+  const rowBytes = <usize>rowStride << 2;
+  const colBytes = <usize>colStride << 2;
+  const stepBytes = <usize>(MR << 2);
+  let i = 0;
+  for (; i + MR <= mc; i += MR) {
+    const from = src + <usize>i * rowBytes;
+    const to = dest + (<usize>(i * kc) << 2);
+    if (rowStride == 1) {
+      // Column-major (transposed) A: the MR rows of one k step are adjacent.
+      let col = from;
+      let out = to;
+      for (let p = 0; p < kc; p++) {
+        v128.store(out, v128.load(col));
+        if (MR == 5) store<f32>(out, load<f32>(col, 16), 16);
+        col += colBytes;
+        out += stepBytes;
+      }
+    } else if (colStride == 1) {
+      // Row-major A: read 4 k steps of each row at once and transpose in registers.
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const at = <usize>p << 2;
+        const out = to + <usize>p * stepBytes;
+        // The fifth row goes to the float after each step's four transposed ones.
+        if (MR == 5) {
+          const row4 = v128.load(from + 4 * rowBytes + at);
+          store<f32>(out, f32x4.extract_lane(row4, 0), 16);
+          store<f32>(out + stepBytes, f32x4.extract_lane(row4, 1), 16);
+          store<f32>(out + 2 * stepBytes, f32x4.extract_lane(row4, 2), 16);
+          store<f32>(out + 3 * stepBytes, f32x4.extract_lane(row4, 3), 16);
+        }
+        storeTransposed4x4(
+          v128.load(from + at), v128.load(from + rowBytes + at),
+          v128.load(from + 2 * rowBytes + at), v128.load(from + 3 * rowBytes + at), out, stepBytes);
+      }
+      for (; p < kc; p++) {
+        for (let r = 0; r < MR; r++) {
+          store<f32>(to + <usize>p * stepBytes + (<usize>r << 2), load<f32>(from + <usize>r * rowBytes + (<usize>p << 2)));
+        }
+      }
+    } else {
+      packAGeneric(MR, kc, from, rowBytes, colBytes, to);
+    }
+  }
+  if (i < mc) packAGeneric(mc - i, kc, src + <usize>i * rowBytes, rowBytes, colBytes, dest + (<usize>(i * kc) << 2));
+}
+
+// Any strides (0 for broadcast operands), and the last sliver's zero padding.
+function packAGeneric(rows: i32, kc: i32, from: usize, rowBytes: usize, colBytes: usize, to: usize): void {
+  for (let p = 0; p < kc; p++) {
+    const col = from + <usize>p * colBytes;
+    const out = to + (<usize>(p * MR) << 2);
+    let r = 0;
+    for (; r < rows; r++) store<f32>(out + (<usize>r << 2), load<f32>(col + <usize>r * rowBytes));
+    for (; r < MR; r++) store<f32>(out + (<usize>r << 2), 0);
+  }
+}
