@@ -1,2 +1,116 @@
-// wasmtorch: PyTorch's programming model for JavaScript.
+// wasmtorch: PyTorch's programming model for JavaScript. `import * as torch from 'wasmtorch'` is ready once imported.
+import { wasm } from './backend/wasm/device.js';
+import { Tensor, type Scalar, type TensorOrScalar } from './tensor.js';
+import type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
+import * as elementwise from './ops/elementwise.js';
+
+export { Tensor } from './tensor.js';
+export type { Scalar, TensorOrScalar, NestedList, Device } from './tensor.js';
+export type { Dtype } from './dtype.js';
+export { dtypes } from './dtype.js';
+export * from './errors.js';
+export { tidy, keep } from './scope.js';
+export { memory, type MemoryInfo } from './storage.js';
+export { manualSeed, initialSeed } from './ops/random.js';
+export {
+  tensor, fromArray, empty, zeros, ones, full, zerosLike, onesLike, emptyLike, fullLike, randLike, randnLike,
+  arange, linspace, eye, rand, randn, randint, type FactoryOptions,
+} from './ops/factories.js';
+export { cat, stack } from './ops/indexing.js';
+export { mm, matmul, bmm } from './ops/linalg.js';
+export type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
+
+export const float32 = 'float32', int32 = 'int32', bool = 'bool';
 export const version = '0.1.0';
+
+/** Facts about the WebAssembly backend in use: SIMD, relaxed SIMD, threads, memory, and why anything is missing. */
+export const backend = {
+  info: () => wasm.info(),
+};
+
+/** Disposes every tensor in a (nested) array or object. */
+export function dispose(...values: unknown[]): void {
+  const visit = (value: unknown) => {
+    if (value instanceof Tensor) value.dispose();
+    else if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === 'object') Object.values(value).forEach(visit);
+  };
+  values.forEach(visit);
+}
+
+export function isTensor(value: unknown): value is Tensor {
+  return value instanceof Tensor;
+}
+
+// Function forms of the tensor methods, as torch.add(a, b) etc.
+export const add = (input: Tensor, other: TensorOrScalar, options?: { alpha?: number }) => input.add(other, options);
+export const sub = (input: Tensor, other: TensorOrScalar, options?: { alpha?: number }) => input.sub(other, options);
+export const mul = (input: Tensor, other: TensorOrScalar) => input.mul(other);
+export const div = (input: Tensor, other: TensorOrScalar, options?: { roundingMode?: 'trunc' | 'floor' | null }) => input.div(other, options);
+export const pow = (input: Tensor | number, exponent: TensorOrScalar) =>
+  input instanceof Tensor ? input.pow(exponent) : elementwise.binary('pow', input, exponent);
+export const remainder = (input: Tensor, other: TensorOrScalar) => input.remainder(other);
+export const floorDivide = (input: Tensor, other: TensorOrScalar) => input.floorDivide(other);
+export const maximum = (input: Tensor, other: Tensor) => input.maximum(other);
+export const minimum = (input: Tensor, other: Tensor) => input.minimum(other);
+export const neg = (input: Tensor) => input.neg();
+export const abs = (input: Tensor) => input.abs();
+export const exp = (input: Tensor) => input.exp();
+export const log = (input: Tensor) => input.log();
+export const sqrt = (input: Tensor) => input.sqrt();
+export const rsqrt = (input: Tensor) => input.rsqrt();
+export const sigmoid = (input: Tensor) => input.sigmoid();
+export const tanh = (input: Tensor) => input.tanh();
+export const relu = (input: Tensor) => input.relu();
+export const gelu = (input: Tensor, options?: { approximate?: 'none' | 'tanh' }) => input.gelu(options);
+export const silu = (input: Tensor) => input.silu();
+export const sin = (input: Tensor) => input.sin();
+export const cos = (input: Tensor) => input.cos();
+export const floor = (input: Tensor) => input.floor();
+export const ceil = (input: Tensor) => input.ceil();
+export const round = (input: Tensor) => input.round();
+export const trunc = (input: Tensor) => input.trunc();
+export const sign = (input: Tensor) => input.sign();
+export const reciprocal = (input: Tensor) => input.reciprocal();
+export const square = (input: Tensor) => input.square();
+export const clamp = (input: Tensor, min?: number | null | { min?: number | null; max?: number | null }, max?: number | null) => input.clamp(min, max);
+export const clip = clamp;
+export const eq = (input: Tensor, other: TensorOrScalar) => input.eq(other);
+export const ne = (input: Tensor, other: TensorOrScalar) => input.ne(other);
+export const lt = (input: Tensor, other: TensorOrScalar) => input.lt(other);
+export const le = (input: Tensor, other: TensorOrScalar) => input.le(other);
+export const gt = (input: Tensor, other: TensorOrScalar) => input.gt(other);
+export const ge = (input: Tensor, other: TensorOrScalar) => input.ge(other);
+export const where = (condition: Tensor, input: TensorOrScalar, other: TensorOrScalar) => elementwise.where(condition, input, other);
+export const maskedFill = (input: Tensor, mask: Tensor, value: Scalar | Tensor) => input.maskedFill(mask, value);
+export const sum = (input: Tensor, ...args: ReduceArgs) => input.sum(...args);
+export const mean = (input: Tensor, ...args: ReduceArgs) => input.mean(...args);
+export const prod = (input: Tensor, ...args: ReduceArgs) => input.prod(...args);
+export function max(input: Tensor): Tensor;
+export function max(input: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(input: Tensor, dim?: number, keepdim?: boolean): Tensor | ValuesIndices { return dim === undefined ? input.max() : input.max(dim, keepdim); }
+export function min(input: Tensor): Tensor;
+export function min(input: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(input: Tensor, dim?: number, keepdim?: boolean): Tensor | ValuesIndices { return dim === undefined ? input.min() : input.min(dim, keepdim); }
+export const argmax = (input: Tensor, dim?: number | null, keepdim?: boolean) => input.argmax(dim, keepdim);
+export const argmin = (input: Tensor, dim?: number | null, keepdim?: boolean) => input.argmin(dim, keepdim);
+export const softmax = (input: Tensor, dim: number) => input.softmax(dim);
+export const logSoftmax = (input: Tensor, dim: number) => input.logSoftmax(dim);
+export const t = (input: Tensor) => input.t();
+export const transpose = (input: Tensor, dim0: number, dim1: number) => input.transpose(dim0, dim1);
+export const permute = (input: Tensor, dims: number[]) => input.permute(dims);
+export const reshape = (input: Tensor, shape: number[]) => input.reshape(shape);
+export const flatten = (input: Tensor, startDim?: number, endDim?: number) => input.flatten(startDim, endDim);
+export const squeeze = (input: Tensor, dim?: number | number[]) => input.squeeze(dim);
+export const unsqueeze = (input: Tensor, dim: number) => input.unsqueeze(dim);
+export const narrow = (input: Tensor, dim: number, start: number, length: number) => input.narrow(dim, start, length);
+export const chunk = (input: Tensor, chunks: number, dim?: number) => input.chunk(chunks, dim);
+export const split = (input: Tensor, splitSizeOrSections: number | number[], dim?: number) => input.split(splitSizeOrSections, dim);
+export const unbind = (input: Tensor, dim?: number) => input.unbind(dim);
+export const indexSelect = (input: Tensor, dim: number, index: Tensor) => input.indexSelect(dim, index);
+export const gather = (input: Tensor, dim: number, index: Tensor) => input.gather(dim, index);
+export const scatter = (input: Tensor, dim: number, index: Tensor, src: Tensor | Scalar) => input.scatter(dim, index, src);
+export const scatterAdd = (input: Tensor, dim: number, index: Tensor, src: Tensor) => input.scatterAdd(dim, index, src);
+export const clone = (input: Tensor) => input.clone();
+export const detach = (input: Tensor) => input.detach();
+export const numel = (input: Tensor) => input.numel();

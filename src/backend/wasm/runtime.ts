@@ -1,0 +1,179 @@
+// The WebAssembly device: one shared memory, the kernel module chosen at start-up, the allocator, and kernel launch helpers.
+import { relaxedKernelsBase64, simdKernelsBase64 } from '../../generated/kernels.js';
+import { Allocator } from './allocator.js';
+import type { Kernels } from './kernels.js';
+import { createReclaimer, type Reclaimer } from './reclaim.js';
+
+const pageBytes = 65536;
+/** 4 GiB: wasm32's limit. Pointers at or above 2 GiB come back negative through i32 (wasm-notes 16). */
+export const maximumMemoryBytes = 65536 * pageBytes;
+
+// The runtime's own area below the heap: argument descriptors and scalar operands, rewritten by each op.
+const descriptorAddress = 256;
+const descriptorWords = 512;
+const scalarAddress = descriptorAddress + descriptorWords * 4;
+const heapStart = 65536;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export interface BackendInfo {
+  simd: boolean;
+  relaxedSimd: boolean;
+  kernels: 'relaxed' | 'simd';
+  threads: number;
+  memoryBytes: number;
+  maximumMemoryBytes: number;
+  synchronousReclaim: boolean;
+  notes: string[];
+}
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly kernels: Kernels;
+  readonly module: WebAssembly.Module;
+  readonly allocator: Allocator;
+  readonly relaxed: boolean;
+  readonly gemmScratch: number;
+  readonly gemmRowBlock: number;
+  readonly reclaimer: Reclaimer;
+  readonly notes: string[];
+  #buffer: ArrayBufferLike;
+  #f32!: Float32Array;
+  #i32!: Int32Array;
+  #u8!: Uint8Array;
+  #f64!: Float64Array;
+
+  constructor(memory: WebAssembly.Memory, module: WebAssembly.Module, instance: WebAssembly.Instance, relaxed: boolean, reclaimer: Reclaimer, notes: string[]) {
+    this.memory = memory;
+    this.module = module;
+    this.kernels = instance.exports as unknown as Kernels;
+    this.relaxed = relaxed;
+    this.reclaimer = reclaimer;
+    this.notes = notes;
+    this.allocator = new Allocator({ memory, heapStart, maximumBytes: maximumMemoryBytes, reclaim: () => { reclaimer.reclaim(); } });
+    this.gemmRowBlock = this.kernels.gemm_row_block();
+    this.gemmScratch = this.allocator.allocate(this.kernels.gemm_scratch_bytes());
+    this.#buffer = memory.buffer;
+    this.#refreshViews();
+  }
+
+  #refreshViews(): void {
+    this.#buffer = this.memory.buffer;
+    this.#f32 = new Float32Array(this.#buffer);
+    this.#i32 = new Int32Array(this.#buffer);
+    this.#u8 = new Uint8Array(this.#buffer);
+    this.#f64 = new Float64Array(this.#buffer);
+  }
+
+  // Views are re-created whenever the memory grew (the old SharedArrayBuffer keeps its old length).
+  get f32(): Float32Array { if (this.#buffer !== this.memory.buffer) this.#refreshViews(); return this.#f32; }
+  get i32(): Int32Array { if (this.#buffer !== this.memory.buffer) this.#refreshViews(); return this.#i32; }
+  get u8(): Uint8Array { if (this.#buffer !== this.memory.buffer) this.#refreshViews(); return this.#u8; }
+  get f64(): Float64Array { if (this.#buffer !== this.memory.buffer) this.#refreshViews(); return this.#f64; }
+
+  /**
+   * Writes a strided descriptor: rank, shape, then each operand's strides, after dropping size-1 dims and
+   * merging dims that are contiguous in every operand, so kernels see the longest rows possible.
+   */
+  describe(shape: readonly number[], operandStrides: readonly (readonly number[])[]): number {
+    const operands = operandStrides.length;
+    const keptShape: number[] = [];
+    const keptStrides: number[][] = operandStrides.map(() => []);
+    for (let d = 0; d < shape.length; d++) {
+      if (shape[d] === 1) continue;
+      const last = keptShape.length - 1;
+      if (last >= 0 && operandStrides.every((strides, k) => keptStrides[k][last] === strides[d] * shape[d])) {
+        keptShape[last] *= shape[d];
+        for (let k = 0; k < operands; k++) keptStrides[k][last] = operandStrides[k][d];
+        continue;
+      }
+      keptShape.push(shape[d]);
+      for (let k = 0; k < operands; k++) keptStrides[k].push(operandStrides[k][d]);
+    }
+    if (keptShape.length === 0) {
+      keptShape.push(1);
+      for (let k = 0; k < operands; k++) keptStrides[k].push(0);
+    }
+    const rank = keptShape.length;
+    const words = this.i32;
+    let at = descriptorAddress >> 2;
+    words[at++] = rank;
+    for (const size of keptShape) words[at++] = size;
+    for (let k = 0; k < operands; k++) for (const stride of keptStrides[k]) words[at++] = stride;
+    return descriptorAddress;
+  }
+
+  /** Writes raw i32 words as a descriptor (reductions build their own layout). */
+  describeWords(words: readonly number[]): number {
+    this.i32.set(words, descriptorAddress >> 2);
+    return descriptorAddress;
+  }
+
+  /** Puts a scalar operand in memory for kernels that read it with stride 0; `slot` 0 or 1. */
+  scalar(value: number, dtypeCode: number, slot = 0): number {
+    const address = scalarAddress + slot * 16;
+    if (dtypeCode === 0) this.f32[address >> 2] = value;
+    else if (dtypeCode === 1) this.i32[address >> 2] = value;
+    else this.u8[address] = value ? 1 : 0;
+    return address;
+  }
+
+  /** Runs body over [0, workItems) — in pieces on the thread pool once there is one. */
+  parallelFor(workItems: number, body: (begin: number, end: number) => void): void {
+    if (workItems > 0) body(0, workItems);
+  }
+
+  info(): BackendInfo {
+    return {
+      simd: true,
+      relaxedSimd: this.relaxed,
+      kernels: this.relaxed ? 'relaxed' : 'simd',
+      threads: 1,
+      memoryBytes: this.memory.buffer.byteLength,
+      maximumMemoryBytes: maximumMemoryBytes,
+      synchronousReclaim: this.reclaimer.synchronous,
+      notes: [...this.notes],
+    };
+  }
+}
+
+async function enableRelaxedSimdInNode(): Promise<void> {
+  if (typeof process === 'undefined' || !process.versions?.node) return;
+  try {
+    const v8 = await import('node:v8');
+    // Node 20 ships relaxed SIMD behind a flag; setting it before the first compile covers workers too.
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    // Not fatal: validation below then picks the plain SIMD build.
+  }
+}
+
+export async function createRuntime(onCollected: (held: unknown) => void, options: { forceKernels?: 'simd' | 'relaxed' } = {}): Promise<WasmRuntime> {
+  const notes: string[] = [];
+  if (typeof WebAssembly === 'undefined') throw new Error('wasmtorch needs WebAssembly, which this environment lacks');
+  await enableRelaxedSimdInNode();
+  const relaxedBytes = decodeBase64(relaxedKernelsBase64);
+  const simdBytes = decodeBase64(simdKernelsBase64);
+  let relaxed = options.forceKernels !== 'simd' && WebAssembly.validate(relaxedBytes);
+  if (options.forceKernels === 'relaxed' && !relaxed) throw new Error('relaxed SIMD kernels were asked for but this engine rejects them');
+  if (!relaxed && options.forceKernels !== 'simd') notes.push('relaxed SIMD unavailable in this engine: using the plain SIMD kernels (about 1.4x slower matmul)');
+  if (!WebAssembly.validate(simdBytes)) throw new Error('wasmtorch needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(relaxed ? relaxedBytes : simdBytes);
+  } catch (error) {
+    if (!relaxed) throw error;
+    notes.push(`relaxed SIMD kernels failed to compile (${(error as Error).message}): using the plain SIMD kernels`);
+    relaxed = false;
+    module = await WebAssembly.compile(simdBytes);
+  }
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: maximumMemoryBytes / pageBytes, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const reclaimer = await createReclaimer(onCollected);
+  return new WasmRuntime(memory, module, instance, relaxed, reclaimer, notes);
+}

@@ -1,0 +1,374 @@
+// Elementwise ops: unary and binary math with broadcasting and dtype promotion, comparisons, where, fills, casts and copies.
+import { wasm } from '../backend/wasm/device.js';
+import { BinaryOp, CompareOp, UnaryOp, type BinaryOpName, type CompareOpName, type UnaryOpName } from '../backend/wasm/kernels.js';
+import { canCast, checkDtype, dtypeCode, promoteTypes, scalarDtype, torchName, type Dtype } from '../dtype.js';
+import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
+import { Tensor, type Scalar, type TensorOrScalar, type Device } from '../tensor.js';
+import { addressOf, broadcastShapes, broadcastStrides, describeValue, emptyTensor, formatShape, sameShape, type Shape } from './support.js';
+
+/** An operand as kernels see it: an address and its strides over the output's shape. */
+interface Operand {
+  address: number;
+  strides: number[];
+}
+
+function operandOf(value: Tensor | Scalar, shape: Shape, dtype: Dtype, slot: number): Operand {
+  if (value instanceof Tensor) return { address: addressOf(value), strides: broadcastStrides(value, shape) };
+  return { address: wasm.scalar(Number(value), dtypeCode(dtype), slot), strides: new Array(shape.length).fill(0) };
+}
+
+function checkOperand(value: unknown, where: string, name = 'other'): TensorOrScalar {
+  if (value instanceof Tensor) {
+    void value.storage; // throws a clear error when disposed
+    return value;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  throw new ArgumentError(`${where}: ${name} must be a tensor or a number, got ${describeValue(value)}`);
+}
+
+function shapeOf(value: TensorOrScalar): Shape {
+  return value instanceof Tensor ? value.shape : [];
+}
+
+function dtypeOf(value: TensorOrScalar): Dtype {
+  return value instanceof Tensor ? value.dtype : scalarDtype(value);
+}
+
+/** Result dtype of a binary op: tensors win over scalars of the same category, as in PyTorch. */
+function resultDtype(a: TensorOrScalar, b: TensorOrScalar): Dtype {
+  return promoteTypes(dtypeOf(a), dtypeOf(b));
+}
+
+/** `value` as a tensor of `dtype`: itself when it already is, else a converted copy the caller disposes. */
+function castForCompute(value: TensorOrScalar, dtype: Dtype): { operand: TensorOrScalar; temporary?: Tensor } {
+  if (!(value instanceof Tensor) || value.dtype === dtype) return { operand: value };
+  const converted = convertTensor(value, dtype);
+  return { operand: converted, temporary: converted };
+}
+
+/** Writes `source` (tensor broadcast to out's shape, or scalar) into `out`, converting dtype. */
+export function convertInto(out: Tensor, source: Tensor | Scalar): void {
+  const sourceDtype = source instanceof Tensor ? source.dtype : out.dtype;
+  const from = operandOf(source, out.shape, sourceDtype, 0);
+  const desc = wasm.describe(out.shape, [out.strides as number[], from.strides]);
+  const outAddress = addressOf(out);
+  const total = out.numel();
+  wasm.parallelFor(total, (begin, end) => wasm.kernels.convert(dtypeCode(sourceDtype), dtypeCode(out.dtype), outAddress, from.address, desc, begin, end));
+}
+
+export function convertTensor(x: Tensor, dtype: Dtype): Tensor {
+  const out = emptyTensor(x.shape, dtype);
+  convertInto(out, x);
+  return out;
+}
+
+export function clone(x: Tensor): Tensor {
+  return convertTensor(x, x.dtype);
+}
+
+export function to(x: Tensor, target: Dtype | Device | { dtype?: Dtype; device?: Device }): Tensor {
+  void x.storage;
+  const options = typeof target === 'object' && target !== null ? target : target === 'cpu' ? { device: target as Device } : { dtype: target as Dtype };
+  if (options.device !== undefined && options.device !== 'cpu') {
+    throw new ArgumentError(`to: unknown device ${JSON.stringify(options.device)}, expected 'cpu'`);
+  }
+  if (options.dtype === undefined) return x;
+  const dtype = checkDtype(options.dtype, 'to');
+  return dtype === x.dtype ? x : convertTensor(x, dtype);
+}
+
+// ------------------------------------------------------------------------------------------ unary
+
+const floatOnlyUnary = new Set<UnaryOpName>(['exp', 'log', 'sqrt', 'rsqrt', 'sigmoid', 'tanh', 'gelu', 'geluTanh', 'sin', 'cos', 'reciprocal', 'silu']);
+const identityOnIntegers = new Set<UnaryOpName>(['floor', 'ceil', 'round', 'trunc']);
+
+function runUnary(op: UnaryOpName, out: Tensor, x: Tensor, p0: number, p1: number): void {
+  const desc = wasm.describe(out.shape, [out.strides as number[], x.strides as number[]]);
+  const outAddress = addressOf(out), xAddress = addressOf(x);
+  const code = UnaryOp[op];
+  if (x.dtype === 'float32') wasm.parallelFor(out.numel(), (b, e) => wasm.kernels.unary_f32(code, outAddress, xAddress, desc, p0, p1, b, e));
+  else wasm.parallelFor(out.numel(), (b, e) => wasm.kernels.unary_i32(code, outAddress, xAddress, desc, p0, p1, b, e));
+}
+
+/** Unary math: float-only ops compute int and bool inputs as float32, like PyTorch. */
+export function unary(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  void x.storage;
+  if (x.dtype === 'bool' && !floatOnlyUnary.has(op)) {
+    throw new DtypeError(`${op}: not supported for bool tensors; convert first with .int() or .float()`);
+  }
+  if (x.dtype === 'int32' && identityOnIntegers.has(op)) return clone(x);
+  const computeDtype: Dtype = floatOnlyUnary.has(op) ? 'float32' : x.dtype;
+  const { operand, temporary } = castForCompute(x, computeDtype);
+  const out = emptyTensor(x.shape, computeDtype);
+  runUnary(op, out, operand as Tensor, p0, p1);
+  temporary?.dispose();
+  return out;
+}
+
+export function unaryInPlace(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): void {
+  void x.storage;
+  if (floatOnlyUnary.has(op) && x.dtype !== 'float32') {
+    throw new DtypeError(`${op}_: result type Float can't be cast to the desired output type ${x.dtype} (in-place on a ${torchName(x.dtype)} tensor)`);
+  }
+  if (x.dtype === 'bool') throw new DtypeError(`${op}_: not supported for bool tensors`);
+  if (x.dtype === 'int32' && identityOnIntegers.has(op)) return;
+  runUnary(op, x, x, p0, p1);
+  x.storage.version++;
+}
+
+export function gelu(x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor {
+  const approximate = options?.approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') {
+    throw new ArgumentError(`gelu: approximate must be 'none' or 'tanh', got ${describeValue(approximate)}`);
+  }
+  return unary(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+}
+
+function clampBounds(min: unknown, max: unknown, where: string): [number, number] {
+  let low = min, high = max;
+  if (typeof min === 'object' && min !== null && !(min instanceof Tensor)) {
+    ({ min: low, max: high } = min as { min?: number | null; max?: number | null });
+  }
+  const bound = (value: unknown, name: string, absent: number) => {
+    if (value === undefined || value === null) return absent;
+    if (typeof value !== 'number') throw new ArgumentError(`${where}: ${name} must be a number, got ${describeValue(value)}`);
+    return value;
+  };
+  const lowBound = bound(low, 'min', -Infinity), highBound = bound(high, 'max', Infinity);
+  if ((low === undefined || low === null) && (high === undefined || high === null)) {
+    throw new ArgumentError(`${where}: at least one of 'min' or 'max' must be given`);
+  }
+  return [lowBound, highBound];
+}
+
+/** torch.clamp(x, min, max); a bound above the other gives `max` everywhere, as in PyTorch. */
+export function clamp(x: Tensor, min?: unknown, max?: unknown): Tensor {
+  const [low, high] = clampBounds(min, max, 'clamp');
+  if (x.dtype === 'int32' && (!Number.isInteger(low) && Number.isFinite(low) || !Number.isInteger(high) && Number.isFinite(high))) {
+    const asFloat = convertTensor(x, 'float32');
+    const out = unary('clamp', asFloat, low, high);
+    asFloat.dispose();
+    return out;
+  }
+  return unary('clamp', x, ...intBounds(x.dtype, low, high));
+}
+
+function intBounds(dtype: Dtype, low: number, high: number): [number, number] {
+  if (dtype !== 'int32') return [low, high];
+  return [Number.isFinite(low) ? low : -2147483648, Number.isFinite(high) ? high : 2147483647];
+}
+
+export function clampInPlace(x: Tensor, min?: unknown, max?: unknown): void {
+  const [low, high] = clampBounds(min, max, 'clamp_');
+  unaryInPlace('clamp', x, ...intBounds(x.dtype, low, high));
+}
+
+// ------------------------------------------------------------------------------------------ binary
+
+const integerCapable = new Set<BinaryOpName>(['add', 'sub', 'mul', 'maximum', 'minimum', 'remainder', 'floorDivide']);
+
+/** The dtype a binary op computes in and the dtype of its result. */
+function binaryDtypes(op: BinaryOpName, a: TensorOrScalar, b: TensorOrScalar): { compute: Dtype; result: Dtype } {
+  const promoted = resultDtype(a, b);
+  if (op === 'div') return { compute: 'float32', result: 'float32' };
+  if (promoted === 'float32') return { compute: 'float32', result: 'float32' };
+  if (op === 'pow') return { compute: 'float32', result: promoted === 'bool' ? 'int32' : promoted };
+  if (promoted === 'bool') {
+    if (op === 'sub') {
+      throw new DtypeError('sub: Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.');
+    }
+    return { compute: 'int32', result: integerCapable.has(op) && op !== 'remainder' && op !== 'floorDivide' ? 'bool' : 'int32' };
+  }
+  return { compute: integerCapable.has(op) ? 'int32' : 'float32', result: 'int32' };
+}
+
+function runBinary(op: BinaryOpName, out: Tensor, a: TensorOrScalar, b: TensorOrScalar, alpha: number): void {
+  const computeDtype = out.dtype;
+  const x = operandOf(a, out.shape, computeDtype, 0);
+  const y = operandOf(b, out.shape, computeDtype, 1);
+  const desc = wasm.describe(out.shape, [out.strides as number[], x.strides, y.strides]);
+  const outAddress = addressOf(out), code = BinaryOp[op];
+  if (computeDtype === 'float32') wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.binary_f32(code, outAddress, x.address, y.address, desc, alpha, s, e));
+  else wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.binary_i32(code, outAddress, x.address, y.address, desc, alpha, s, e));
+}
+
+function checkAlpha(alpha: unknown, op: string, dtype: Dtype): number {
+  if (alpha === undefined) return 1;
+  if (typeof alpha !== 'number') throw new ArgumentError(`${op}: alpha must be a number, got ${describeValue(alpha)}`);
+  if (dtype !== 'float32' && !Number.isInteger(alpha)) {
+    throw new DtypeError(`${op}: For integral input tensors, argument alpha must not be a floating point number.`);
+  }
+  return alpha;
+}
+
+/** a op b with broadcasting; a or b may be a number. */
+export function binary(op: BinaryOpName, a: TensorOrScalar, b: unknown, alpha?: number): Tensor {
+  checkOperand(a, op, 'input');
+  const other = checkOperand(b, op);
+  const { compute, result } = binaryDtypes(op, a, other);
+  const alphaValue = checkAlpha(alpha, op, compute);
+  const shape = broadcastShapes(shapeOf(a), shapeOf(other));
+  const left = castForCompute(a, compute), right = castForCompute(other, compute);
+  const out = emptyTensor(shape, compute);
+  runBinary(op, out, left.operand, right.operand, alphaValue);
+  left.temporary?.dispose();
+  right.temporary?.dispose();
+  if (result === compute) return out;
+  const converted = convertTensor(out, result);
+  out.dispose();
+  return converted;
+}
+
+export function divide(a: Tensor, b: unknown, roundingMode?: 'trunc' | 'floor' | null): Tensor {
+  if (roundingMode === undefined || roundingMode === null) return binary('div', a, b);
+  if (roundingMode === 'floor') return binary('floorDivide', a, b);
+  if (roundingMode === 'trunc') {
+    const quotient = binary('div', a, b);
+    const truncated = unary('trunc', quotient);
+    quotient.dispose();
+    if (resultDtype(a, checkOperand(b, 'div')) === 'float32') return truncated;
+    const asInt = convertTensor(truncated, 'int32');
+    truncated.dispose();
+    return asInt;
+  }
+  throw new ArgumentError(`div: rounding_mode must be null, 'trunc' or 'floor', got ${describeValue(roundingMode)}`);
+}
+
+/** Operands sharing self's storage through a different view are copied first, so reads never see writes. */
+function separateFrom(self: Tensor, value: TensorOrScalar): { operand: TensorOrScalar; temporary?: Tensor } {
+  if (!(value instanceof Tensor) || value.storage !== self.storage) return { operand: value };
+  if (value.offset === self.offset && sameShape(value.strides, self.strides) && sameShape(value.shape, self.shape)) return { operand: value };
+  const copy = clone(value);
+  return { operand: copy, temporary: copy };
+}
+
+function checkInPlaceShape(self: Tensor, other: TensorOrScalar, op: string): void {
+  const shape = broadcastShapes(self.shape, shapeOf(other));
+  if (!sameShape(shape, self.shape)) {
+    throw new ShapeError(`${op}: output with shape ${formatShape(self.shape)} doesn't match the broadcast shape ${formatShape(shape)}`);
+  }
+}
+
+export function binaryInPlace(op: BinaryOpName, self: Tensor, b: unknown, alpha?: number): void {
+  void self.storage;
+  const other = checkOperand(b, `${op}_`);
+  const { compute, result } = binaryDtypes(op, self, other);
+  if (!canCast(result, self.dtype)) {
+    throw new DtypeError(`${op}_: result type ${torchName(result)} can't be cast to the desired output type ${torchName(self.dtype)}`);
+  }
+  const alphaValue = checkAlpha(alpha, `${op}_`, compute);
+  checkInPlaceShape(self, other, `${op}_`);
+  if (compute === self.dtype) {
+    const { operand, temporary } = separateFrom(self, other);
+    const right = castForCompute(operand, compute);
+    runBinary(op, self, self, right.operand, alphaValue);
+    right.temporary?.dispose();
+    temporary?.dispose();
+  } else {
+    const value = binary(op, self, other, alphaValue);
+    convertInto(self, value);
+    value.dispose();
+  }
+  self.storage.version++;
+}
+
+// ------------------------------------------------------------------------------------------ comparisons and selection
+
+export function compare(op: CompareOpName, a: Tensor, b: unknown): Tensor {
+  void a.storage;
+  const other = checkOperand(b, op);
+  const compute = resultDtype(a, other);
+  const shape = broadcastShapes(a.shape, shapeOf(other));
+  const left = castForCompute(a, compute), right = castForCompute(other, compute);
+  const out = emptyTensor(shape, 'bool');
+  const x = operandOf(left.operand, shape, compute, 0), y = operandOf(right.operand, shape, compute, 1);
+  const desc = wasm.describe(shape, [out.strides as number[], x.strides, y.strides]);
+  const outAddress = addressOf(out), dtype = dtypeCode(compute), code = CompareOp[op];
+  wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.compare(dtype, code, outAddress, x.address, y.address, desc, s, e));
+  left.temporary?.dispose();
+  right.temporary?.dispose();
+  return out;
+}
+
+function checkMask(mask: unknown, where: string, name: string): Tensor {
+  if (!(mask instanceof Tensor)) throw new ArgumentError(`${where}: ${name} must be a bool tensor, got ${describeValue(mask)}`);
+  if (mask.dtype !== 'bool') throw new DtypeError(`${where}: expected ${name} to have dtype torch.bool, but got ${torchName(mask.dtype)}`);
+  void mask.storage;
+  return mask;
+}
+
+function runWhere(out: Tensor, condition: Tensor, a: TensorOrScalar, b: TensorOrScalar): void {
+  const c = operandOf(condition, out.shape, 'bool', 0);
+  const x = operandOf(a, out.shape, out.dtype, 0), y = operandOf(b, out.shape, out.dtype, 1);
+  const desc = wasm.describe(out.shape, [out.strides as number[], c.strides, x.strides, y.strides]);
+  const outAddress = addressOf(out), bytes = out.dtype === 'bool' ? 1 : 4;
+  wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.where_select(bytes, outAddress, c.address, x.address, y.address, desc, s, e));
+}
+
+/** torch.where(condition, input, other): input where condition is true, other elsewhere, all broadcast. */
+export function where(condition: unknown, a: unknown, b: unknown): Tensor {
+  const mask = checkMask(condition, 'where', 'condition');
+  const input = checkOperand(a, 'where', 'input'), other = checkOperand(b, 'where');
+  const dtype = resultDtype(input, other);
+  const shape = broadcastShapes(broadcastShapes(mask.shape, shapeOf(input)), shapeOf(other));
+  const left = castForCompute(input, dtype), right = castForCompute(other, dtype);
+  const out = emptyTensor(shape, dtype);
+  runWhere(out, mask, left.operand, right.operand);
+  left.temporary?.dispose();
+  right.temporary?.dispose();
+  return out;
+}
+
+function fillValue(value: unknown, where: string): Scalar {
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value instanceof Tensor) {
+    if (value.dim() !== 0) {
+      throw new ShapeError(`${where}: only supports a 0-dimensional value tensor, but got tensor with ${value.dim()} dimension(s)`);
+    }
+    return value.item();
+  }
+  throw new ArgumentError(`${where}: value must be a number, a boolean or a 0-d tensor, got ${describeValue(value)}`);
+}
+
+function castScalar(value: Scalar, dtype: Dtype): number {
+  const number = Number(value);
+  if (dtype === 'bool') return number !== 0 ? 1 : 0;
+  if (dtype === 'int32') return Math.trunc(number);
+  return number;
+}
+
+export function maskedFill(self: Tensor, mask: unknown, value: unknown): Tensor {
+  void self.storage;
+  const condition = checkMask(mask, 'maskedFill', 'mask');
+  const fill = fillValue(value, 'maskedFill');
+  const shape = broadcastShapes(self.shape, condition.shape);
+  const out = emptyTensor(shape, self.dtype);
+  runWhere(out, condition, castScalar(fill, self.dtype), self);
+  return out;
+}
+
+export function maskedFillInPlace(self: Tensor, mask: unknown, value: unknown): void {
+  void self.storage;
+  const condition = checkMask(mask, 'maskedFill_', 'mask');
+  const fill = fillValue(value, 'maskedFill_');
+  checkInPlaceShape(self, condition, 'maskedFill_');
+  runWhere(self, condition, castScalar(fill, self.dtype), self);
+  self.storage.version++;
+}
+
+export function fill_(self: Tensor, value: unknown): void {
+  void self.storage;
+  const fill = fillValue(value, 'fill_');
+  convertInto(self, castScalar(fill, self.dtype));
+  self.storage.version++;
+}
+
+export function copy_(self: Tensor, source: unknown): void {
+  void self.storage;
+  if (!(source instanceof Tensor)) throw new ArgumentError(`copy_: source must be a tensor, got ${describeValue(source)}`);
+  checkInPlaceShape(self, source, 'copy_');
+  const { operand, temporary } = separateFrom(self, source);
+  convertInto(self, operand as Tensor);
+  temporary?.dispose();
+  self.storage.version++;
+}

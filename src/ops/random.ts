@@ -1,0 +1,68 @@
+// Random numbers from a counter-based generator (Philox4x32-10): the same seed gives the same tensor on any thread count.
+import { wasm } from '../backend/wasm/device.js';
+import { ArgumentError, DtypeError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { convertInto } from './elementwise.js';
+import { addressOf, emptyTensor, isContiguous, type Shape } from './support.js';
+
+/** PyTorch's default seed, so an unseeded program is still reproducible run to run. */
+const defaultSeed = 67280421310721;
+let seed = defaultSeed;
+let offset = 0;
+
+export function manualSeed(value: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
+    throw new ArgumentError(`manualSeed: seed must be a non-negative integer below 2^53, got ${String(value)}`);
+  }
+  seed = value;
+  offset = 0;
+}
+
+export function initialSeed(): number {
+  return seed;
+}
+
+/** Reserves counter space for `count` elements (4 per Philox block) and returns the words of seed and offset. */
+function nextStream(count: number): [number, number, number, number] {
+  const words: [number, number, number, number] = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0, offset >>> 0, Math.floor(offset / 2 ** 32) >>> 0];
+  offset += Math.ceil(count / 4);
+  return words;
+}
+
+type Fill = (out: number, stream: [number, number, number, number], begin: number, end: number) => void;
+
+function fillRandom(target: Tensor, fill: Fill): void {
+  const direct = isContiguous(target);
+  const out = direct ? target : emptyTensor(target.shape, target.dtype);
+  const stream = nextStream(out.numel());
+  const address = addressOf(out);
+  wasm.parallelFor(out.numel(), (b, e) => fill(address, stream, b, e));
+  if (!direct) {
+    convertInto(target, out);
+    out.dispose();
+  }
+}
+
+export function uniform_(target: Tensor, low = 0, high = 1): void {
+  void target.storage;
+  if (target.dtype !== 'float32') throw new DtypeError(`uniform_: expected a float32 tensor, got ${target.dtype}`);
+  if (!(low <= high)) throw new ArgumentError(`uniform_ expects to return a [from, to) range, but found from=${low} > to=${high}`);
+  fillRandom(target, (out, [s0, s1, o0, o1], b, e) => wasm.kernels.random_uniform_f32(out, s0, s1, o0, o1, low, high, b, e));
+  target.storage.version++;
+}
+
+export function normal_(target: Tensor, mean = 0, std = 1): void {
+  void target.storage;
+  if (target.dtype !== 'float32') throw new DtypeError(`normal_: expected a float32 tensor, got ${target.dtype}`);
+  if (!(std >= 0)) throw new ArgumentError(`normal expects std >= 0.0, but found std ${std}`);
+  fillRandom(target, (out, [s0, s1, o0, o1], b, e) => wasm.kernels.random_normal_f32(out, s0, s1, o0, o1, mean, std, b, e));
+  target.storage.version++;
+}
+
+export function randomIntegers(shape: Shape, low: number, high: number): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high)) throw new ArgumentError(`randint: low and high must be integers, got ${low} and ${high}`);
+  if (high <= low) throw new ArgumentError(`random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
+  const out = emptyTensor(shape, 'int32');
+  fillRandom(out, (address, [s0, s1, o0, o1], b, e) => wasm.kernels.random_int_i32(address, s0, s1, o0, o1, low, high, b, e));
+  return out;
+}

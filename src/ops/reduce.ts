@@ -1,0 +1,169 @@
+// Reductions (sum, mean, prod, max, min, argmax, argmin) over any dims, and softmax / logSoftmax.
+import { wasm } from '../backend/wasm/device.js';
+import { ReduceOp, type ReduceOpName } from '../backend/wasm/kernels.js';
+import { DtypeError, IndexError, ArgumentError } from '../errors.js';
+import { Tensor } from '../tensor.js';
+import { convertTensor, fill_ } from './elementwise.js';
+import { addressOf, contiguousStrides, describeValue, emptyTensor, isContiguous, normalizeDim, numelOf, formatShape } from './support.js';
+import { contiguous } from './shape.js';
+
+export type DimArgument = number | number[] | null | undefined;
+export type ReduceArgs = [] | [DimArgument] | [DimArgument, boolean] | [{ dim?: DimArgument; keepdim?: boolean }];
+/** A PyTorch (values, indices) tuple: destructure as an object or an array. */
+export type ValuesIndices = [Tensor, Tensor] & { values: Tensor; indices: Tensor };
+
+function parseReduceArgs(args: readonly unknown[], where: string): { dim: DimArgument; keepdim: boolean } {
+  if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && !Array.isArray(args[0])) {
+    const options = args[0] as { dim?: DimArgument; keepdim?: boolean };
+    return { dim: options.dim, keepdim: checkKeepdim(options.keepdim, where) };
+  }
+  return { dim: args[0] as DimArgument, keepdim: checkKeepdim(args[1], where) };
+}
+
+function checkKeepdim(value: unknown, where: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new ArgumentError(`${where}: keepdim must be a boolean, got ${describeValue(value)}`);
+  return value;
+}
+
+/** Sorted, unique reduced dims; null or [] means all dims. */
+function reducedDims(dim: DimArgument, rank: number, where: string): number[] {
+  if (dim === undefined || dim === null) return Array.from({ length: rank }, (_, d) => d);
+  const list = Array.isArray(dim) ? dim : [dim];
+  if (list.length === 0) return Array.from({ length: rank }, (_, d) => d);
+  const dims = list.map((d) => normalizeDim(d, rank, where));
+  if (new Set(dims).size !== dims.length) throw new ArgumentError(`${where}: dim ${formatShape(list)} appears multiple times in the list of dims`);
+  return rank === 0 ? [] : dims.sort((a, b) => a - b);
+}
+
+/**
+ * Runs the reduce kernel: values into `values` and/or argument positions into `indices` (both laid out
+ * as the output shape). Reduced dims are the kernel's inner dims; kept dims are its work items.
+ */
+function runReduce(op: ReduceOpName, x: Tensor, dims: readonly number[], values: Tensor | null, indices: Tensor | null, scale: number): void {
+  const reduced = new Set(dims);
+  const outerShape: number[] = [], outerStrides: number[] = [], innerShape: number[] = [], innerStrides: number[] = [];
+  x.shape.forEach((size, d) => {
+    if (reduced.has(d)) { innerShape.push(size); innerStrides.push(x.strides[d]); }
+    else { outerShape.push(size); outerStrides.push(x.strides[d]); }
+  });
+  const outStrides = contiguousStrides(outerShape);
+  if (outerShape.length === 0) { outerShape.push(1); outerStrides.push(0); outStrides.push(0); }
+  if (innerShape.length === 0) { innerShape.push(1); innerStrides.push(0); }
+  const desc = wasm.describeWords([outerShape.length, innerShape.length, ...outerShape, ...outerStrides, ...outStrides, ...innerShape, ...innerStrides]);
+  const valuesAddress = values ? addressOf(values) : 0, indicesAddress = indices ? addressOf(indices) : 0;
+  const xAddress = addressOf(x), dtype = x.dtype === 'float32' ? 0 : 1, code = ReduceOp[op];
+  wasm.parallelFor(numelOf(outerShape), (b, e) => wasm.kernels.reduce(dtype, code, valuesAddress, indicesAddress, xAddress, desc, scale, b, e));
+}
+
+function outputShape(shape: readonly number[], dims: readonly number[], keepdim: boolean): number[] {
+  const reduced = new Set(dims);
+  return keepdim ? shape.map((size, d) => (reduced.has(d) ? 1 : size)) : shape.filter((_, d) => !reduced.has(d));
+}
+
+function reduceWith(op: 'sum' | 'prod' | 'mean', x: Tensor, args: readonly unknown[]): Tensor {
+  void x.storage;
+  const { dim, keepdim } = parseReduceArgs(args, op);
+  const dims = reducedDims(dim, x.dim(), op);
+  if (op === 'mean' && x.dtype !== 'float32') {
+    throw new DtypeError(`mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: ${x.dtype}`);
+  }
+  const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
+  const shape = outputShape(x.shape, dims, keepdim);
+  const out = emptyTensor(shape, source.dtype);
+  const count = dims.reduce((n, d) => n * x.shape[d], 1);
+  if (count === 0) fill_(out, op === 'prod' ? 1 : op === 'mean' ? NaN : 0);
+  else runReduce(op === 'mean' ? 'sum' : op, source, dims, out, null, op === 'mean' ? 1 / count : 1);
+  if (source !== x) source.dispose();
+  return out;
+}
+
+export function sum(x: Tensor, ...args: ReduceArgs): Tensor { return reduceWith('sum', x, args); }
+export function mean(x: Tensor, ...args: ReduceArgs): Tensor { return reduceWith('mean', x, args); }
+export function prod(x: Tensor, ...args: ReduceArgs): Tensor { return reduceWith('prod', x, args); }
+
+function checkNonEmpty(x: Tensor, dims: readonly number[], where: string): void {
+  for (const d of dims) {
+    if (x.shape[d] === 0) throw new IndexError(`${where}(): Expected reduction dim ${d} to have non-zero size.`);
+  }
+  if (x.numel() === 0 && dims.length === x.dim()) {
+    throw new IndexError(`${where}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`);
+  }
+}
+
+/** max() / min(): the 0-d extreme; with a dim, the (values, indices) pair along it. */
+export function extreme(which: 'max' | 'min', x: Tensor, dimArgument?: number | { dim: number; keepdim?: boolean }, keepdimArgument?: boolean): Tensor | ValuesIndices {
+  void x.storage;
+  const args = dimArgument === undefined ? [] : [dimArgument, keepdimArgument];
+  if (args.length === 0) {
+    checkNonEmpty(x, x.shape.map((_, d) => d), which);
+    const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
+    const out = emptyTensor([], source.dtype);
+    runReduce(which, source, x.shape.map((_, d) => d), out, null, 1);
+    if (source === x) return out;
+    source.dispose();
+    const asBool = convertTensor(out, 'bool');
+    out.dispose();
+    return asBool;
+  }
+  if (args[0] instanceof Tensor) {
+    throw new ArgumentError(`${which}(other) is torch.${which === 'max' ? 'maximum' : 'minimum'}(other) in wasmtorch: max/min take a dim`);
+  }
+  const { dim, keepdim } = parseReduceArgs(args, which);
+  if (typeof dim !== 'number') throw new ArgumentError(`${which}: dim must be an integer, got ${describeValue(dim)}`);
+  const d = normalizeDim(dim, x.dim(), which);
+  const dims = x.dim() === 0 ? [] : [d];
+  checkNonEmpty(x, dims, which);
+  const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
+  const shape = outputShape(x.shape, dims, keepdim);
+  let values = emptyTensor(shape, source.dtype);
+  const indices = emptyTensor(shape, 'int32');
+  runReduce(which, source, dims, values, indices, 1);
+  if (source !== x) {
+    source.dispose();
+    const asBool = convertTensor(values, 'bool');
+    values.dispose();
+    values = asBool;
+  }
+  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
+}
+
+export function argExtreme(which: 'max' | 'min', x: Tensor, dim?: number | null | { dim?: number | null; keepdim?: boolean }, keepdimArgument?: boolean): Tensor {
+  void x.storage;
+  const where = which === 'max' ? 'argmax' : 'argmin';
+  const { dim: dimValue, keepdim } = parseReduceArgs(dim === undefined ? [] : [dim, keepdimArgument], where);
+  const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
+  let dims: number[], shape: number[];
+  if (dimValue === undefined || dimValue === null) {
+    dims = x.shape.map((_, d) => d);
+    shape = keepdim ? x.shape.map(() => 1) : [];
+  } else {
+    if (typeof dimValue !== 'number') throw new ArgumentError(`${where}: dim must be an integer, got ${describeValue(dimValue)}`);
+    const d = normalizeDim(dimValue, x.dim(), where);
+    dims = x.dim() === 0 ? [] : [d];
+    shape = outputShape(x.shape, dims, keepdim);
+  }
+  checkNonEmpty(x, dims, where);
+  const indices = emptyTensor(shape, 'int32');
+  runReduce(which, source, dims, null, indices, 1);
+  if (source !== x) source.dispose();
+  return indices;
+}
+
+/** Softmax or log-softmax along dim, computed on a contiguous copy when the input is strided. */
+export function softmax(x: Tensor, dimArgument: number | { dim: number }, logarithm: boolean): Tensor {
+  void x.storage;
+  const where = logarithm ? 'logSoftmax' : 'softmax';
+  const dim = typeof dimArgument === 'object' && dimArgument !== null ? dimArgument.dim : dimArgument;
+  if (x.dtype !== 'float32') throw new DtypeError(`${where}: expected a float32 tensor, got ${x.dtype}; convert with .float()`);
+  const d = normalizeDim(dim, x.dim(), where);
+  const source = isContiguous(x) ? x : contiguous(x);
+  const out = emptyTensor(x.shape, 'float32');
+  const n = x.dim() === 0 ? 1 : x.shape[d];
+  const inner = numelOf(x.shape.slice(d + 1));
+  const lines = n === 0 ? 0 : x.numel() / n;
+  const outAddress = addressOf(out), xAddress = addressOf(source);
+  wasm.parallelFor(lines, (b, e) => wasm.kernels.softmax_f32(logarithm ? 1 : 0, outAddress, xAddress, n, inner, b, e));
+  if (source !== x) source.dispose();
+  return out;
+}

@@ -1,0 +1,118 @@
+// Helpers every op shares: shape arithmetic, argument checks, and making output tensors.
+import { ArgumentError, IndexError, ShapeError } from '../errors.js';
+import { elementBytes, type Dtype } from '../dtype.js';
+import { Storage } from '../storage.js';
+import { Tensor } from '../tensor.js';
+
+export type Shape = readonly number[];
+
+export function numelOf(shape: Shape): number {
+  let count = 1;
+  for (const size of shape) count *= size;
+  return count;
+}
+
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** A new contiguous tensor; its contents are undefined until a kernel writes them. */
+export function emptyTensor(shape: Shape, dtype: Dtype): Tensor {
+  const storage = new Storage(numelOf(shape) * elementBytes(dtype), dtype);
+  return new Tensor(storage, shape.slice(), contiguousStrides(shape), 0, dtype);
+}
+
+/** A view sharing `base`'s storage. */
+export function viewOf(base: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
+  return new Tensor(base.storage, shape.slice(), strides.slice(), offset, base.dtype);
+}
+
+export function isContiguous(tensor: Tensor): boolean {
+  let expected = 1;
+  for (let d = tensor.shape.length - 1; d >= 0; d--) {
+    if (tensor.shape[d] !== 1 && tensor.strides[d] !== expected) return false;
+    expected *= tensor.shape[d];
+  }
+  return true;
+}
+
+/** Byte address of a tensor's first element. */
+export function addressOf(tensor: Tensor): number {
+  return tensor.storage.pointer + tensor.offset * elementBytes(tensor.dtype);
+}
+
+/** PyTorch's dim wrapping: dims in [-rank, rank-1]; a 0-d tensor accepts -1 and 0. */
+export function normalizeDim(dim: unknown, rank: number, where = 'dim'): number {
+  if (typeof dim !== 'number' || !Number.isInteger(dim)) {
+    throw new ArgumentError(`${where}: dim must be an integer, got ${describeValue(dim)}`);
+  }
+  const extent = Math.max(rank, 1);
+  if (dim < -extent || dim >= extent) {
+    throw new IndexError(`${where}: Dimension out of range (expected to be in range of [${-extent}, ${extent - 1}], but got ${dim})`);
+  }
+  return dim < 0 ? dim + extent : dim;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array [${value.map(describeValue).join(', ')}]`;
+  if (value instanceof Tensor) return `a tensor of shape ${formatShape(value.shape)}`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+export function checkSize(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new ArgumentError(`${where}: sizes must be integers, got ${describeValue(value)}`);
+  }
+  if (value < 0) throw new ArgumentError(`${where}: sizes must be non-negative, got ${value}`);
+  return value;
+}
+
+/** Sizes given as varargs `(2, 3)` or one array `([2, 3])`. */
+export function parseSizes(args: readonly unknown[], where: string): number[] {
+  const list = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
+  return list.map((size) => checkSize(size, where));
+}
+
+/** NumPy broadcasting; the message names both shapes as PyTorch does. */
+export function broadcastShapes(a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const sizeA = i < rank - a.length ? 1 : a[i - (rank - a.length)];
+    const sizeB = i < rank - b.length ? 1 : b[i - (rank - b.length)];
+    if (sizeA !== sizeB && sizeA !== 1 && sizeB !== 1) {
+      throw new ShapeError(`The size of tensor a (${sizeA}) must match the size of tensor b (${sizeB}) at non-singleton dimension ${i}: ` +
+        `shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together`);
+    }
+    out[i] = sizeA === 1 ? sizeB : sizeA;
+  }
+  return out;
+}
+
+/** The tensor's strides when read as `shape` (right-aligned; broadcast dims get stride 0). */
+export function broadcastStrides(tensor: Tensor, shape: Shape): number[] {
+  const rank = shape.length;
+  const offset = rank - tensor.shape.length;
+  const strides = new Array<number>(rank);
+  for (let d = 0; d < rank; d++) {
+    strides[d] = d < offset || tensor.shape[d - offset] === 1 ? 0 : tensor.strides[d - offset];
+  }
+  return strides;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((size, d) => size === b[d]);
+}

@@ -1,0 +1,69 @@
+// torch.tidy: frees every tensor a function created except those it returns.
+import { ArgumentError } from './errors.js';
+
+interface Disposable {
+  dispose(): void;
+  readonly isDisposed: boolean;
+}
+
+const scopes: Set<Disposable>[] = [];
+let TensorClass: (new (...args: never[]) => Disposable) | undefined;
+
+/** Called by Tensor's module so tidy can recognise tensors in results without importing it (no cycle). */
+export function setTensorClass(cls: new (...args: never[]) => Disposable): void {
+  TensorClass = cls;
+}
+
+export function trackInScope(tensor: Disposable): void {
+  if (scopes.length) scopes[scopes.length - 1].add(tensor);
+}
+
+/** Exempts a tensor from the innermost tidy (it is then the caller's to dispose). */
+export function keep<T extends Disposable>(tensor: T): T {
+  for (const scope of scopes) scope.delete(tensor);
+  return tensor;
+}
+
+function collectTensors(value: unknown, found: Set<Disposable>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (TensorClass && value instanceof TensorClass) {
+    found.add(value);
+    return;
+  }
+  if (Array.isArray(value)) for (const item of value) collectTensors(item, found, seen);
+  else if (value instanceof Map) for (const item of value.values()) collectTensors(item, found, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) collectTensors(item, found, seen);
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it, except tensors reachable from its result (arrays,
+ * plain objects and Maps are searched) which move to the enclosing scope. Synchronous functions only.
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ArgumentError(`torch.tidy expects a function, got ${typeof fn}`);
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    scopes.pop();
+    for (const tensor of scope) tensor.dispose();
+    throw error;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const tensor of scope) tensor.dispose();
+    throw new ArgumentError('torch.tidy cannot track an async function: its tensors are created after tidy returns; ' +
+      'call tidy inside the async function, around each synchronous step');
+  }
+  const kept = new Set<Disposable>();
+  collectTensors(result, kept, new Set());
+  const parent = scopes.length ? scopes[scopes.length - 1] : undefined;
+  for (const tensor of scope) {
+    if (kept.has(tensor)) parent?.add(tensor);
+    else tensor.dispose();
+  }
+  return result;
+}

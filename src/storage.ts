@@ -1,0 +1,81 @@
+// Reference-counted blocks of the shared memory: views share one Storage; the last release frees it.
+import { wasm } from './backend/wasm/device.js';
+import type { Dtype } from './dtype.js';
+
+let liveStorages = 0;
+let liveStorageBytes = 0;
+let liveHandles = 0;
+
+export class Storage {
+  readonly pointer: number;
+  readonly bytes: number;
+  readonly dtype: Dtype;
+  #references = 0;
+  /** Bumped by every in-place write; saved tensors compare against it (autograd). */
+  version = 0;
+
+  constructor(bytes: number, dtype: Dtype) {
+    this.pointer = wasm.allocator.allocate(bytes);
+    this.bytes = bytes;
+    this.dtype = dtype;
+    liveStorages++;
+    liveStorageBytes += bytes;
+  }
+
+  retain(): void {
+    this.#references++;
+  }
+
+  release(): void {
+    if (--this.#references === 0) {
+      wasm.allocator.free(this.pointer, this.bytes);
+      liveStorages--;
+      liveStorageBytes -= this.bytes;
+    }
+  }
+
+  /** Called by the finalization registry when a tensor handle holding this storage was collected. */
+  collected(): void {
+    liveHandles--;
+    this.release();
+  }
+}
+
+/** Registers a new tensor handle: it holds a reference until dispose() or until it is garbage-collected. */
+export function registerHandle(handle: object, storage: Storage): void {
+  storage.retain();
+  liveHandles++;
+  wasm.reclaimer.registry.register(handle, storage, handle);
+}
+
+export function unregisterHandle(handle: object, storage: Storage): void {
+  wasm.reclaimer.registry.unregister(handle);
+  liveHandles--;
+  storage.release();
+}
+
+export interface MemoryInfo {
+  /** Live tensor handles (not disposed, not collected). */
+  tensors: number;
+  /** Distinct storages behind them (views share one). */
+  storages: number;
+  /** Bytes of those storages. */
+  bytes: number;
+  /** Bytes the allocator holds for them, rounded to size classes. */
+  allocatedBytes: number;
+  /** Size of the WebAssembly memory now, and its limit. */
+  memoryBytes: number;
+  maximumBytes: number;
+}
+
+export function memory(): MemoryInfo {
+  const stats = wasm.allocator.stats();
+  return {
+    tensors: liveHandles,
+    storages: liveStorages,
+    bytes: liveStorageBytes,
+    allocatedBytes: stats.liveBytes,
+    memoryBytes: stats.memoryBytes,
+    maximumBytes: stats.maximumBytes,
+  };
+}

@@ -1,0 +1,211 @@
+// Tensor: a view (shape, strides, offset) over reference-counted Storage, with PyTorch's methods in camelCase.
+import { DisposedError } from './errors.js';
+import type { Dtype, AnyTypedArray } from './dtype.js';
+import { registerHandle, unregisterHandle, type Storage } from './storage.js';
+import { setTensorClass, trackInScope } from './scope.js';
+import * as elementwise from './ops/elementwise.js';
+import * as reduction from './ops/reduce.js';
+import * as shapeOps from './ops/shape.js';
+import * as indexing from './ops/indexing.js';
+import * as linalg from './ops/linalg.js';
+import * as random from './ops/random.js';
+import * as read from './ops/read.js';
+import { formatTensor } from './format.js';
+import type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
+
+export type Scalar = number | boolean;
+export type TensorOrScalar = Tensor | Scalar;
+export type NestedList = number | boolean | NestedList[];
+export type Device = 'cpu';
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+export class Tensor {
+  readonly #storage: Storage;
+  /** Sizes of each dim (PyTorch's `shape`). Do not mutate. */
+  readonly shape: readonly number[];
+  /** Elements to step in storage per index of each dim. */
+  readonly strides: readonly number[];
+  /** Index of the first element in storage, in elements. */
+  readonly offset: number;
+  readonly dtype: Dtype;
+  #disposed = false;
+
+  /** @internal Tensors are made by factories (torch.tensor, zeros, ...) and ops, not with `new`. */
+  constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: Dtype) {
+    this.#storage = storage;
+    this.shape = shape;
+    this.strides = strides;
+    this.offset = offset;
+    this.dtype = dtype;
+    registerHandle(this, storage);
+    trackInScope(this);
+  }
+
+  /** @internal The storage behind this view; throws once disposed. */
+  get storage(): Storage {
+    if (this.#disposed) {
+      throw new DisposedError(`this tensor (shape [${this.shape.join(', ')}], ${this.dtype}) was disposed and cannot be used; ` +
+        'keep it alive by not disposing it, returning it from torch.tidy, or cloning it first');
+    }
+    return this.#storage;
+  }
+
+  get device(): Device { return 'cpu'; }
+  get ndim(): number { return this.shape.length; }
+  get isDisposed(): boolean { return this.#disposed; }
+  /** The storage's in-place write counter (PyTorch's `_version`). */
+  get version(): number { return this.storage.version; }
+
+  dim(): number { return this.shape.length; }
+  numel(): number { let n = 1; for (const s of this.shape) n *= s; return n; }
+  size(): number[];
+  size(dim: number): number;
+  size(dim?: number): number[] | number { return shapeOps.size(this, dim); }
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number[] | number { return shapeOps.stride(this, dim); }
+  storageOffset(): number { return this.offset; }
+  isContiguous(): boolean { return shapeOps.isContiguousTensor(this); }
+  elementSize(): number { return this.dtype === 'bool' ? 1 : 4; }
+
+  /** Frees this handle's reference to the storage; harmless to call twice. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    unregisterHandle(this, this.#storage);
+  }
+  [Symbol.dispose](): void { this.dispose(); }
+
+  // ---- reading
+  item(): number | boolean { return read.item(this); }
+  tolist(): NestedList { return read.tolist(this); }
+  toArray(): AnyTypedArray { return read.toArray(this); }
+  async data(): Promise<AnyTypedArray> { return read.toArray(this); }
+  toString(): string { return formatTensor(this); }
+  [inspectSymbol](): string { return this.#disposed ? 'tensor(<disposed>)' : formatTensor(this); }
+
+  // ---- conversion and copies
+  to(dtypeOrDevice: Dtype | Device | { dtype?: Dtype; device?: Device }): Tensor { return elementwise.to(this, dtypeOrDevice); }
+  float(): Tensor { return elementwise.to(this, 'float32'); }
+  int(): Tensor { return elementwise.to(this, 'int32'); }
+  bool(): Tensor { return elementwise.to(this, 'bool'); }
+  contiguous(): Tensor { return shapeOps.contiguous(this); }
+  clone(): Tensor { return elementwise.clone(this); }
+  detach(): Tensor { return shapeOps.detach(this); }
+
+  // ---- elementwise math
+  add(other: TensorOrScalar, options?: { alpha?: number }): Tensor { return elementwise.binary('add', this, other, options?.alpha); }
+  sub(other: TensorOrScalar, options?: { alpha?: number }): Tensor { return elementwise.binary('sub', this, other, options?.alpha); }
+  mul(other: TensorOrScalar): Tensor { return elementwise.binary('mul', this, other); }
+  div(other: TensorOrScalar, options?: { roundingMode?: 'trunc' | 'floor' | null }): Tensor { return elementwise.divide(this, other, options?.roundingMode); }
+  pow(exponent: TensorOrScalar): Tensor { return elementwise.binary('pow', this, exponent); }
+  remainder(other: TensorOrScalar): Tensor { return elementwise.binary('remainder', this, other); }
+  floorDivide(other: TensorOrScalar): Tensor { return elementwise.binary('floorDivide', this, other); }
+  maximum(other: Tensor): Tensor { return elementwise.binary('maximum', this, other); }
+  minimum(other: Tensor): Tensor { return elementwise.binary('minimum', this, other); }
+  neg(): Tensor { return elementwise.unary('neg', this); }
+  abs(): Tensor { return elementwise.unary('abs', this); }
+  exp(): Tensor { return elementwise.unary('exp', this); }
+  log(): Tensor { return elementwise.unary('log', this); }
+  sqrt(): Tensor { return elementwise.unary('sqrt', this); }
+  rsqrt(): Tensor { return elementwise.unary('rsqrt', this); }
+  sigmoid(): Tensor { return elementwise.unary('sigmoid', this); }
+  tanh(): Tensor { return elementwise.unary('tanh', this); }
+  relu(): Tensor { return elementwise.unary('relu', this); }
+  gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor { return elementwise.gelu(this, options); }
+  silu(): Tensor { return elementwise.unary('silu', this); }
+  sin(): Tensor { return elementwise.unary('sin', this); }
+  cos(): Tensor { return elementwise.unary('cos', this); }
+  floor(): Tensor { return elementwise.unary('floor', this); }
+  ceil(): Tensor { return elementwise.unary('ceil', this); }
+  round(): Tensor { return elementwise.unary('round', this); }
+  trunc(): Tensor { return elementwise.unary('trunc', this); }
+  sign(): Tensor { return elementwise.unary('sign', this); }
+  reciprocal(): Tensor { return elementwise.unary('reciprocal', this); }
+  square(): Tensor { return elementwise.unary('square', this); }
+  clamp(min?: number | null | { min?: number | null; max?: number | null }, max?: number | null): Tensor { return elementwise.clamp(this, min, max); }
+  clip(min?: number | null | { min?: number | null; max?: number | null }, max?: number | null): Tensor { return elementwise.clamp(this, min, max); }
+
+  // ---- comparisons (bool results)
+  eq(other: TensorOrScalar): Tensor { return elementwise.compare('eq', this, other); }
+  ne(other: TensorOrScalar): Tensor { return elementwise.compare('ne', this, other); }
+  lt(other: TensorOrScalar): Tensor { return elementwise.compare('lt', this, other); }
+  le(other: TensorOrScalar): Tensor { return elementwise.compare('le', this, other); }
+  gt(other: TensorOrScalar): Tensor { return elementwise.compare('gt', this, other); }
+  ge(other: TensorOrScalar): Tensor { return elementwise.compare('ge', this, other); }
+
+  // ---- selection
+  where(condition: Tensor, other: TensorOrScalar): Tensor { return elementwise.where(condition, this, other); }
+  maskedFill(mask: Tensor, value: Scalar | Tensor): Tensor { return elementwise.maskedFill(this, mask, value); }
+
+  // ---- reductions
+  sum(...args: ReduceArgs): Tensor { return reduction.sum(this, ...args); }
+  mean(...args: ReduceArgs): Tensor { return reduction.mean(this, ...args); }
+  prod(...args: ReduceArgs): Tensor { return reduction.prod(this, ...args); }
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): ValuesIndices;
+  max(options: { dim: number; keepdim?: boolean }): ValuesIndices;
+  max(dim?: number | { dim: number; keepdim?: boolean }, keepdim?: boolean): Tensor | ValuesIndices { return reduction.extreme('max', this, dim, keepdim); }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): ValuesIndices;
+  min(options: { dim: number; keepdim?: boolean }): ValuesIndices;
+  min(dim?: number | { dim: number; keepdim?: boolean }, keepdim?: boolean): Tensor | ValuesIndices { return reduction.extreme('min', this, dim, keepdim); }
+  argmax(dim?: number | null | { dim?: number | null; keepdim?: boolean }, keepdim?: boolean): Tensor { return reduction.argExtreme('max', this, dim, keepdim); }
+  argmin(dim?: number | null | { dim?: number | null; keepdim?: boolean }, keepdim?: boolean): Tensor { return reduction.argExtreme('min', this, dim, keepdim); }
+  softmax(dim: number | { dim: number }): Tensor { return reduction.softmax(this, dim, false); }
+  logSoftmax(dim: number | { dim: number }): Tensor { return reduction.softmax(this, dim, true); }
+
+  // ---- linear algebra
+  mm(mat2: Tensor): Tensor { return linalg.mm(this, mat2); }
+  matmul(other: Tensor): Tensor { return linalg.matmul(this, other); }
+  bmm(mat2: Tensor): Tensor { return linalg.bmm(this, mat2); }
+
+  // ---- shape and views
+  t(): Tensor { return shapeOps.t(this); }
+  get T(): Tensor { return shapeOps.permute(this, this.shape.map((_, d) => this.shape.length - 1 - d)); }
+  transpose(dim0: number, dim1: number): Tensor { return shapeOps.transpose(this, dim0, dim1); }
+  permute(...dims: number[] | [number[]]): Tensor { return shapeOps.permute(this, dims.length === 1 && Array.isArray(dims[0]) ? dims[0] : dims as number[]); }
+  reshape(...shape: number[] | [number[]]): Tensor { return shapeOps.reshape(this, shape); }
+  view(...shape: number[] | [number[]]): Tensor { return shapeOps.view(this, shape); }
+  viewAs(other: Tensor): Tensor { return shapeOps.view(this, [other.shape.slice()]); }
+  reshapeAs(other: Tensor): Tensor { return shapeOps.reshape(this, [other.shape.slice()]); }
+  flatten(startDim = 0, endDim = -1): Tensor { return shapeOps.flatten(this, startDim, endDim); }
+  squeeze(dim?: number | number[]): Tensor { return shapeOps.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return shapeOps.unsqueeze(this, dim); }
+  expand(...sizes: number[] | [number[]]): Tensor { return shapeOps.expand(this, sizes); }
+  expandAs(other: Tensor): Tensor { return shapeOps.expand(this, [other.shape.slice()]); }
+  narrow(dim: number, start: number, length: number): Tensor { return shapeOps.narrow(this, dim, start, length); }
+  slice(dim: number, start?: number | null, end?: number | null, step?: number): Tensor { return shapeOps.slice(this, dim, start, end, step); }
+  select(dim: number, index: number): Tensor { return shapeOps.select(this, dim, index); }
+  chunk(chunks: number, dim = 0): Tensor[] { return shapeOps.chunk(this, chunks, dim); }
+  split(splitSizeOrSections: number | number[], dim = 0): Tensor[] { return shapeOps.split(this, splitSizeOrSections, dim); }
+  unbind(dim = 0): Tensor[] { return shapeOps.unbind(this, dim); }
+
+  // ---- indexing
+  indexSelect(dim: number, index: Tensor): Tensor { return indexing.indexSelect(this, dim, index); }
+  gather(dim: number, index: Tensor): Tensor { return indexing.gather(this, dim, index); }
+  scatter(dim: number, index: Tensor, src: Tensor | Scalar): Tensor { return indexing.scatter(this, dim, index, src, false); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return indexing.scatter(this, dim, index, src, true); }
+
+  // ---- in place (each bumps the storage version)
+  add_(other: TensorOrScalar, options?: { alpha?: number }): this { elementwise.binaryInPlace('add', this, other, options?.alpha); return this; }
+  sub_(other: TensorOrScalar, options?: { alpha?: number }): this { elementwise.binaryInPlace('sub', this, other, options?.alpha); return this; }
+  mul_(other: TensorOrScalar): this { elementwise.binaryInPlace('mul', this, other); return this; }
+  div_(other: TensorOrScalar): this { elementwise.binaryInPlace('div', this, other); return this; }
+  pow_(exponent: TensorOrScalar): this { elementwise.binaryInPlace('pow', this, exponent); return this; }
+  clamp_(min?: number | null | { min?: number | null; max?: number | null }, max?: number | null): this { elementwise.clampInPlace(this, min, max); return this; }
+  relu_(): this { elementwise.unaryInPlace('relu', this); return this; }
+  exp_(): this { elementwise.unaryInPlace('exp', this); return this; }
+  neg_(): this { elementwise.unaryInPlace('neg', this); return this; }
+  zero_(): this { elementwise.fill_(this, 0); return this; }
+  fill_(value: Scalar | Tensor): this { elementwise.fill_(this, value); return this; }
+  copy_(source: Tensor): this { elementwise.copy_(this, source); return this; }
+  maskedFill_(mask: Tensor, value: Scalar | Tensor): this { elementwise.maskedFillInPlace(this, mask, value); return this; }
+  scatter_(dim: number, index: Tensor, src: Tensor | Scalar): this { indexing.scatterInPlace(this, dim, index, src, false); return this; }
+  scatterAdd_(dim: number, index: Tensor, src: Tensor): this { indexing.scatterInPlace(this, dim, index, src, true); return this; }
+  normal_(mean = 0, std = 1): this { random.normal_(this, mean, std); return this; }
+  uniform_(from = 0, to = 1): this { random.uniform_(this, from, to); return this; }
+}
+
+setTensorClass(Tensor);
