@@ -26,6 +26,11 @@ export const version = '0.1.0';
 /** Facts about the WebAssembly backend in use: SIMD, relaxed SIMD, threads, memory, and why anything is missing. */
 export const backend = {
   info: () => wasm.info(),
+  /**
+   * Frees now the storage of every tensor whose handle was garbage-collected (Node: a synchronous GC; the
+   * allocator also does this before it grows the memory). Returns false where the engine cannot.
+   */
+  collectGarbage: () => wasm.reclaimer.reclaim(),
 };
 
 /** Disposes every tensor in a (nested) array or object. */

@@ -1,0 +1,184 @@
+// Property tests (fast-check): broadcasting, strided views and reductions against a naive TypeScript reference.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as torch from '../src/index.js';
+
+/** The naive reference: a row-major array of float32 values with a shape. */
+interface Reference {
+  shape: number[];
+  data: number[];
+}
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const stridesOf = (shape: readonly number[]) => shape.map((_, d) => numel(shape.slice(d + 1)));
+
+function unravel(flat: number, shape: readonly number[]): number[] {
+  const index = new Array(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) { index[d] = flat % shape[d]; flat = Math.floor(flat / shape[d]); }
+  return index;
+}
+
+function at(ref: Reference, index: readonly number[]): number {
+  const offset = index.length - ref.shape.length;
+  const strides = stridesOf(ref.shape);
+  let flat = 0;
+  ref.shape.forEach((size, d) => { flat += (size === 1 ? 0 : index[d + offset]) * strides[d]; });
+  return ref.data[flat];
+}
+
+function broadcastReference(a: Reference, b: Reference, f: (x: number, y: number) => number): Reference {
+  const rank = Math.max(a.shape.length, b.shape.length);
+  const pad = (s: number[]) => [...Array(rank - s.length).fill(1), ...s];
+  const shape = pad(a.shape).map((size, d) => Math.max(size, pad(b.shape)[d]) * (size && pad(b.shape)[d] ? 1 : 0));
+  const data = Array.from({ length: numel(shape) }, (_, i) => {
+    const index = unravel(i, shape);
+    return Math.fround(f(at(a, index), at(b, index)));
+  });
+  return { shape, data };
+}
+
+/** Two shapes that broadcast together (size-1 dims, missing leading dims, zero sizes included). */
+const broadcastPair = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 4 }).chain((base) =>
+  fc.tuple(
+    fc.tuple(...base.map((size) => fc.constantFrom(size, 1))).map((s) => s as number[]),
+    fc.tuple(...base.map((size) => fc.constantFrom(size, 1))).map((s) => s as number[]),
+    fc.integer({ min: 0, max: base.length }),
+  ).map(([a, b, drop]) => [a.slice(drop), b] as [number[], number[]]));
+
+const valuesFor = (shape: number[]) => fc.array(fc.integer({ min: -50, max: 50 }).map((v) => v / 8), { minLength: numel(shape), maxLength: numel(shape) });
+
+function makeTensor(ref: Reference): torch.Tensor {
+  return torch.fromArray(new Float32Array(ref.data), ref.shape);
+}
+
+function expectClose(actual: torch.Tensor, expected: Reference, tolerance = 1e-6): void {
+  expect(actual.shape).toEqual(expected.shape);
+  const values = Array.from(actual.toArray());
+  values.forEach((v, i) => {
+    const e = expected.data[i];
+    if (Number.isNaN(e)) expect(v).toBeNaN();
+    else if (!Number.isFinite(e)) expect(v).toBe(e);
+    else expect(Math.abs(v - e)).toBeLessThanOrEqual(tolerance * (1 + Math.abs(e)));
+  });
+}
+
+const binaryOps: [string, (a: torch.Tensor, b: torch.Tensor) => torch.Tensor, (x: number, y: number) => number][] = [
+  ['add', (a, b) => a.add(b), (x, y) => x + y],
+  ['sub alpha', (a, b) => a.sub(b, { alpha: 2 }), (x, y) => x - 2 * y],
+  ['mul', (a, b) => a.mul(b), (x, y) => x * y],
+  ['div', (a, b) => a.div(b), (x, y) => x / y],
+  ['maximum', (a, b) => a.maximum(b), (x, y) => Math.max(x, y)],
+];
+
+describe('broadcasting binary ops match a naive reference', () => {
+  for (const [name, op, reference] of binaryOps) {
+    it(name, () => {
+      fc.assert(fc.property(broadcastPair.chain(([sa, sb]) => fc.tuple(fc.constant(sa), valuesFor(sa), fc.constant(sb), valuesFor(sb))), ([sa, da, sb, db]) => {
+        torch.tidy(() => {
+          const a = { shape: sa, data: da }, b = { shape: sb, data: db };
+          expectClose(op(makeTensor(a), makeTensor(b)), broadcastReference(a, b, reference));
+        });
+      }), { numRuns: 150 });
+    });
+  }
+});
+
+/** A random strided view: permuted, sliced with a step, or expanded, with the reference of its values. */
+const stridedView = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
+  fc.record({
+    shape: fc.constant(shape),
+    data: valuesFor(shape),
+    permutation: fc.shuffledSubarray(shape.map((_, d) => d), { minLength: shape.length, maxLength: shape.length }),
+    sliceDim: fc.integer({ min: 0, max: shape.length - 1 }),
+    sliceStart: fc.integer({ min: 0, max: 2 }),
+    sliceStep: fc.integer({ min: 1, max: 3 }),
+    expandLeading: fc.integer({ min: 1, max: 3 }),
+  }));
+
+type ViewCase = { shape: number[]; data: number[]; permutation: number[]; sliceDim: number; sliceStart: number; sliceStep: number; expandLeading: number };
+
+function buildView(c: ViewCase): { tensor: torch.Tensor; reference: Reference } {
+  const base = torch.fromArray(new Float32Array(c.data), c.shape);
+  // Reference: apply the same operations to index arithmetic.
+  const permutedShape = c.permutation.map((d) => c.shape[d]);
+  const size = permutedShape[c.sliceDim];
+  const start = Math.min(c.sliceStart, size);
+  const count = Math.ceil((size - start) / c.sliceStep);
+  const viewShape = permutedShape.slice();
+  viewShape[c.sliceDim] = count;
+  const finalShape = [c.expandLeading, ...viewShape];
+  const data = Array.from({ length: numel(finalShape) }, (_, i) => {
+    const index = unravel(i, finalShape).slice(1);
+    index[c.sliceDim] = start + index[c.sliceDim] * c.sliceStep;
+    const original = new Array(c.shape.length);
+    c.permutation.forEach((d, k) => { original[d] = index[k]; });
+    return at({ shape: c.shape, data: c.data }, original);
+  });
+  const tensor = base.permute(c.permutation).slice(c.sliceDim, start, null, c.sliceStep).unsqueeze(0).expand(c.expandLeading, ...viewShape);
+  return { tensor, reference: { shape: finalShape, data } };
+}
+
+describe('strided views match a naive reference', () => {
+  it('contiguous() of permuted, stepped, expanded views', () => {
+    fc.assert(fc.property(stridedView, (c) => {
+      torch.tidy(() => {
+        const { tensor, reference } = buildView(c);
+        expectClose(tensor.contiguous(), reference, 0);
+        expectClose(tensor.exp().log(), { shape: reference.shape, data: reference.data.map((v) => v) }, 1e-5);
+      });
+    }), { numRuns: 200 });
+  });
+
+  it('reductions over any dims of strided views, with and without keepdim', () => {
+    fc.assert(fc.property(stridedView, fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }), fc.boolean(), (c, dimsRaw, keepdim) => {
+      torch.tidy(() => {
+        const { tensor, reference } = buildView(c);
+        const rank = reference.shape.length;
+        const dims = [...new Set(dimsRaw.map((d) => d % rank))].sort();
+        const reduced = new Set(dims.length ? dims : reference.shape.map((_, d) => d));
+        const outShape = reference.shape.map((s, d) => (reduced.has(d) ? 1 : s));
+        const groups = new Map<number, number[]>();
+        reference.data.forEach((v, i) => {
+          const index = unravel(i, reference.shape).map((k, d) => (reduced.has(d) ? 0 : k));
+          const key = index.reduce((acc, k, d) => acc * outShape[d] + k, 0);
+          if (!groups.has(key)) groups.set(key, []);
+          groups.get(key)!.push(v);
+        });
+        const keys = Array.from({ length: numel(outShape) }, (_, i) => groups.get(i) ?? []);
+        const finalShape = keepdim ? outShape : reference.shape.filter((_, d) => !reduced.has(d));
+        const dimArgument = dims.length ? dims : null;
+        expectClose(tensor.sum(dimArgument, keepdim), { shape: finalShape, data: keys.map((g) => Math.fround(g.reduce((a, b) => a + b, 0))) }, 1e-6);
+        expectClose(tensor.mean(dimArgument, keepdim), { shape: finalShape, data: keys.map((g) => Math.fround(g.reduce((a, b) => a + b, 0) / g.length)) }, 1e-6);
+        expectClose(tensor.prod(dimArgument, keepdim), { shape: finalShape, data: keys.map((g) => Math.fround(g.reduce((a, b) => a * b, 1))) }, 1e-5);
+        if (dims.length === 1 && reference.shape[dims[0]] > 0) {
+          const { values, indices } = tensor.max(dims[0], keepdim);
+          expectClose(values, { shape: finalShape, data: keys.map((g) => Math.max(...g)) }, 0);
+          expect(Array.from(indices.toArray())).toEqual(keys.map((g) => g.indexOf(Math.max(...g))));
+          expectClose(tensor.min(dims[0], keepdim)[0], { shape: finalShape, data: keys.map((g) => Math.min(...g)) }, 0);
+        }
+      });
+    }), { numRuns: 200 });
+  });
+
+  it('binary ops between a strided view and a contiguous copy of it', () => {
+    fc.assert(fc.property(stridedView, (c) => {
+      torch.tidy(() => {
+        const { tensor, reference } = buildView(c);
+        const swapped = tensor.transpose(0, -1);
+        const swappedReference = { shape: swapped.shape.slice(), data: Array.from(swapped.contiguous().toArray()) };
+        expect(swappedReference.data.length).toBe(reference.data.length);
+        expectClose(swapped.mul(swapped.contiguous()).add(1), broadcastReference(swappedReference, swappedReference, (x, y) => x * y + 1), 1e-6);
+      });
+    }), { numRuns: 100 });
+  });
+});
+
+describe('memory', () => {
+  it('property runs inside tidy leave torch.memory() where it started', () => {
+    torch.backend.collectGarbage();
+    const before = torch.memory();
+    fc.assert(fc.property(stridedView, (c) => { torch.tidy(() => buildView(c).tensor.sum(0).softmax(-1)); }), { numRuns: 50 });
+    torch.backend.collectGarbage();
+    expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+  });
+});
