@@ -6,4 +6,10 @@ export interface Collectable {
   collected(): void;
 }
 
-export const wasm = await createRuntime((held) => (held as Collectable).collected());
+/** WASMTORCH_KERNELS=simd (or relaxed) in Node pins the kernel build: for benchmarks and tests of the fallback. */
+function kernelsFromEnvironment(): 'simd' | 'relaxed' | undefined {
+  const value = typeof process !== 'undefined' ? process.env?.WASMTORCH_KERNELS : undefined;
+  return value === 'simd' || value === 'relaxed' ? value : undefined;
+}
+
+export const wasm = await createRuntime((held) => (held as Collectable).collected(), { forceKernels: kernelsFromEnvironment() });
