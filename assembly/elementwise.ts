@@ -404,7 +404,7 @@ export function sequence(dtype: i32, out: usize, start: f64, step: f64, end: f64
       value = start + <f64>i * step;
     } else {
       const floatStep: f32 = count == 1 ? 0 : (<f32>end - <f32>start) / <f32>(count - 1);
-      value = i < count / 2 ? <f64>(<f32>start + floatStep * <f32>i) : <f64>(<f32>end - floatStep * <f32>(count - i - 1));
+      value = count == 1 ? start : i < count / 2 ? <f64>(<f32>start + floatStep * <f32>i) : <f64>(<f32>end - floatStep * <f32>(count - i - 1));
     }
     if (dtype == 0) store<f32>(out + (<usize>i << 2), <f32>value);
     else store<i32>(out + (<usize>i << 2), <i32>value);

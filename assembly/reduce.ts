@@ -168,10 +168,16 @@ export function softmax_f32(logarithm: i32, out: usize, x: usize, n: i32, inner:
       if (inner == 1) for (; i + 4 <= n; i += 4) v128.store(output + (<usize>i << 2), f32x4.mul(v128.load(output + (<usize>i << 2)), inverse));
       for (; i < n; i++) store<f32>(output + <usize>i * stride, load<f32>(output + <usize>i * stride) * f32x4.extract_lane(inverse, 0));
     } else {
-      const logTotal = f32x4.add(f32x4.splat(shift), log4(f32x4.splat(<f32>total)));
+      // (x - max) - log(sum), in that order: x - (max + log(sum)) loses the digits of large logits.
+      const logTotal = log4(f32x4.splat(<f32>total));
       i = 0;
-      if (inner == 1) for (; i + 4 <= n; i += 4) v128.store(output + (<usize>i << 2), f32x4.sub(v128.load(input + (<usize>i << 2)), logTotal));
-      for (; i < n; i++) store<f32>(output + <usize>i * stride, load<f32>(input + <usize>i * stride) - f32x4.extract_lane(logTotal, 0));
+      if (inner == 1) {
+        for (; i + 4 <= n; i += 4) {
+          const shifted = f32x4.sub(v128.load(input + (<usize>i << 2)), shiftVector);
+          v128.store(output + (<usize>i << 2), f32x4.sub(shifted, logTotal));
+        }
+      }
+      for (; i < n; i++) store<f32>(output + <usize>i * stride, (load<f32>(input + <usize>i * stride) - shift) - f32x4.extract_lane(logTotal, 0));
     }
   }
 }

@@ -94,7 +94,7 @@ function checkNonEmpty(x: Tensor, dims: readonly number[], where: string): void 
 /** max() / min(): the 0-d extreme; with a dim, the (values, indices) pair along it. */
 export function extreme(which: 'max' | 'min', x: Tensor, dimArgument?: number | { dim: number; keepdim?: boolean }, keepdimArgument?: boolean): Tensor | ValuesIndices {
   void x.storage;
-  const args = dimArgument === undefined ? [] : [dimArgument, keepdimArgument];
+  const args = dimArgument === undefined ? [] : typeof dimArgument === 'object' ? [dimArgument] : [dimArgument, keepdimArgument];
   if (args.length === 0) {
     checkNonEmpty(x, x.shape.map((_, d) => d), which);
     const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
