@@ -1,19 +1,18 @@
 // Float32 GEMM for one thread's rows: BLIS-style packing of any-strided A and B, then a register-blocked SIMD micro-kernel.
 
-// Micro-tile: MR rows x NR columns of C live in MR*2 v128 accumulators for a whole k block. V8 on x64 has 15 usable
-// XMM registers and hoists every load of an iteration above the arithmetic, so 10 accumulators (5x8) plus two B
-// vectors, one A vector and one broadcast is the most that fits without spilling (wasm-notes 10-11). The plain-SIMD
-// build also needs a register for each product before the add, so it drops to 4x8.
+// Micro-tile: MR x NR of C stays in MR*2 v128 accumulators for a whole k block. V8 on x64 allocates 15 XMM registers:
+// 10 accumulators (5x8) plus two B vectors, one A vector and one broadcast fill them; 6x8 spills and runs at half the
+// speed (wasm-notes 10-11). Without FMA every product needs a register until its add, so the plain build uses 4x8.
 // @ts-ignore: decorator
 @inline const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 5 : 4;
 // @ts-ignore: decorator
 @inline const NR: i32 = 8;
 // k block: one packed B sliver (KC x NR, 16 KiB) stays in L1 while all A slivers of the packed A block pass it; 512
-// rather than 256 halves how often each C tile is read and written (about 3% at N=1024).
+// rather than 256 halves how often each C tile is read and written (4% faster at N=1024).
 // @ts-ignore: decorator
 @inline const KC: i32 = 512;
-// Rows of the packed A block (MC x KC, 160 KiB): an L2-resident block, a multiple of both 5 and 4 so that MC blocks
-// never cut a micro-tile when the caller starts at a multiple of MR.
+// Rows of the packed A block (MC x KC, 160 KiB): L2-resident; a multiple of both 5 and 4 so that row blocks end on
+// whole micro-tiles (a partial tile costs a trip through the temp tile).
 // @ts-ignore: decorator
 @inline const MC: i32 = 80;
 // Columns of the packed B panel (KC x NC, 2 MiB): bounds the per-thread scratch; wider B is done in several panels.
