@@ -62,6 +62,37 @@ async function loadTfjs() {
   };
 }
 
+// The one-core FMA ceiling of this machine: a register-only loop of 10 independent relaxed_madd chains. Kernel figures
+// are only comparable across machines as a fraction of it (wasm-notes 11: 58.7 GFLOP/s on Zen 4).
+async function measureFmaRoof() {
+  const { default: asc } = await import('assemblyscript/asc');
+  const source = `export function fmaRoof(iterations: i32, x: f32): f32 {
+    const a = f32x4.splat(x), b = f32x4.splat(1 - x);
+    let c0 = a, c1 = b, c2 = a, c3 = b, c4 = a, c5 = b, c6 = a, c7 = b, c8 = a, c9 = b;
+    for (let i = 0; i < iterations; i++) {
+      c0 = f32x4.relaxed_madd(a, b, c0); c1 = f32x4.relaxed_madd(a, b, c1); c2 = f32x4.relaxed_madd(a, b, c2);
+      c3 = f32x4.relaxed_madd(a, b, c3); c4 = f32x4.relaxed_madd(a, b, c4); c5 = f32x4.relaxed_madd(a, b, c5);
+      c6 = f32x4.relaxed_madd(a, b, c6); c7 = f32x4.relaxed_madd(a, b, c7); c8 = f32x4.relaxed_madd(a, b, c8);
+      c9 = f32x4.relaxed_madd(a, b, c9);
+    }
+    const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(f32x4.add(c6, c7), f32x4.add(c8, c9))));
+    return f32x4.extract_lane(s, 0);
+  }`;
+  const { error, binary, stderr } = await asc.compileString({ 'roof.ts': source },
+    { enable: ['simd', 'relaxed-simd'], runtime: 'stub', noAssert: true, optimizeLevel: 3 });
+  if (error) throw new Error(`roof module: ${stderr}`);
+  const { instance } = await WebAssembly.instantiate(binary, {});
+  const iterations = 2e7, flopsPerIteration = 10 * 4 * 2;
+  instance.exports.fmaRoof(1e6, 0.5);
+  const times = [];
+  for (let r = 0; r < 7; r++) {
+    const start = performance.now();
+    instance.exports.fmaRoof(iterations, 0.5);
+    times.push((performance.now() - start) / 1000);
+  }
+  return (iterations * flopsPerIteration) / median(times) / 1e9;
+}
+
 const median = (values) => { const s = [...values].sort((x, y) => x - y); return s[s.length >> 1]; };
 
 /** Median seconds per call, over `runs` interleaved samples per contender, after a warm-up that lets TurboFan tier up. */
@@ -87,7 +118,9 @@ function measure(runners, n) {
 const contenders = [await loadKernel('relaxed'), await loadKernel('simd'), await loadTfjs()];
 console.log(`gemm_f32 single thread vs @tensorflow/tfjs-backend-wasm ${contenders[2].version}; ${cpus()[0].model}, ` +
   `Node ${process.version}; median of ${options.runs} interleaved samples after warm-up; GFLOP/s = 2N^3 / time`);
-const header = ['N', 'relaxed', 'simd', 'tfjs-wasm', 'relaxed/tfjs', 'simd/tfjs', 'max rel. diff'];
+const roof = await measureFmaRoof();
+console.log(`FMA roof of one core (register-only relaxed_madd loop): ${roof.toFixed(1)} GFLOP/s`);
+const header = ['N', 'relaxed', 'simd', 'tfjs-wasm', 'relaxed/tfjs', 'simd/tfjs', 'relaxed/roof', 'max rel. diff'];
 console.log(header.map((h) => h.padStart(14)).join(''));
 
 let seed = 12345;
@@ -103,6 +136,7 @@ for (const n of options.sizes) {
   let scale = 0, worst = 0;
   for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(results[2][i]));
   for (const other of results.slice(0, 2)) for (let i = 0; i < n * n; i++) worst = Math.max(worst, Math.abs(other[i] - results[2][i]) / scale);
-  const cells = [n, ...gflops.map((g) => g.toFixed(1)), (gflops[0] / gflops[2]).toFixed(2) + 'x', (gflops[1] / gflops[2]).toFixed(2) + 'x', worst.toExponential(1)];
+  const cells = [n, ...gflops.map((g) => g.toFixed(1)), (gflops[0] / gflops[2]).toFixed(2) + 'x', (gflops[1] / gflops[2]).toFixed(2) + 'x',
+    Math.round((100 * gflops[0]) / roof) + '%', worst.toExponential(1)];
   console.log(cells.map((c) => String(c).padStart(14)).join(''));
 }
