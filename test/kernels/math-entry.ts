@@ -26,12 +26,3 @@ export function math_pow(out: usize, x: usize, y: usize, n: i32): void {
     v128.store(out + p, pow4(v128.load(x + p), v128.load(y + p)));
   }
 }
-
-// One loop per function so a timing measures that function alone (the switch above is hoisted by
-// V8 or not; this leaves no doubt).
-export function math_exp_only(out: usize, x: usize, n: i32): void {
-  for (let i = 0; i < n; i += 4) {
-    const p = <usize>i << 2;
-    v128.store(out + p, exp4(v128.load(x + p)));
-  }
-}
