@@ -65,9 +65,9 @@ const UNIFORM = 0, NORMAL = 1, INT = 2, RAW = 3;
   return v128.xor(v, i32x4.shl(i32x4.shr_u(qi, 1), 31));
 }
 
-// Box-Muller on one word pair per lane: u1 in (0, 1] from all 32 bits of w1 (never 0, so never log 0;
-// the tail reaches |z| = 6.8), u2 in [0, 1) from 24 bits of w2. Returns r cos(2 pi u2) (sine = false)
-// or r sin(2 pi u2).
+// Box-Muller radius sqrt(-2 log u1), u1 in (0, 1] from all 32 bits of w1: never 0, so never log 0,
+// and the tail reaches |z| = 6.8 (24 bits would stop at 5.9). The angle comes from 24 bits of the
+// pair's other word.
 @inline function radius(w1: v128): v128 {
   const u1 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_u(w1), f32x4.splat(2.3283064365386963e-10)),
     f32x4.splat(1.1641532182693481e-10));
