@@ -11,7 +11,7 @@ import { dimSize, rankOf, rowOffset, strideOf, byteAt } from './strided';
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAXIMUM = 5, MINIMUM = 6, REMAINDER = 7, FLOOR_DIVIDE = 8, ATAN2_UNUSED = 9;
 const NEG = 0, ABS = 1, EXP = 2, LOG = 3, SQRT = 4, RSQRT = 5, SIGMOID = 6, TANH = 7, RELU = 8, GELU = 9, GELU_TANH = 10,
   SIN = 11, COS = 12, FLOOR = 13, CEIL = 14, ROUND = 15, SIGN = 16, CLAMP = 17, RECIPROCAL = 18, SQUARE = 19, LEAKY_RELU = 20,
-  TRUNC = 21, SILU = 22, LOG1P_UNUSED = 23;
+  TRUNC = 21, SILU = 22, ERF = 23;
 const EQ = 0, NE = 1, LT = 2, LE = 3, GT = 4, GE = 5;
 
 // ---------------------------------------------------------------- float32 unary
@@ -56,6 +56,7 @@ const EQ = 0, NE = 1, LT = 2, LE = 3, GT = 4, GE = 5;
     case LEAKY_RELU: return v128.bitselect(x, f32x4.mul(x, p0), f32x4.gt(x, f32x4.splat(0)));
     case TRUNC: return f32x4.trunc(x);
     case SILU: return f32x4.mul(x, sigmoid4(x));
+    case ERF: return erf4(x);
     default: return x;
   }
 }
@@ -108,6 +109,7 @@ export function unary_f32(op: i32, out: usize, x: usize, desc: usize, p0: f32, p
       case LEAKY_RELU: unaryRow(LEAKY_RELU, o, outStride, a, xStride, count, p0v, p1v); break;
       case TRUNC: unaryRow(TRUNC, o, outStride, a, xStride, count, p0v, p1v); break;
       case SILU: unaryRow(SILU, o, outStride, a, xStride, count, p0v, p1v); break;
+      case ERF: unaryRow(ERF, o, outStride, a, xStride, count, p0v, p1v); break;
       default: break;
     }
     position += count;

@@ -10,6 +10,9 @@ export type { Dtype } from './dtype.js';
 export { dtypes } from './dtype.js';
 export * from './errors.js';
 export { tidy, keep } from './scope.js';
+export * as autograd from './autograd/index.js';
+export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/grad-mode.js';
+export { AutogradError } from './autograd/engine.js';
 export { memory, type MemoryInfo } from './storage.js';
 export { manualSeed, initialSeed } from './ops/random.js';
 export {

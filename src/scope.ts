@@ -6,6 +6,13 @@ interface Disposable {
   readonly isDisposed: boolean;
 }
 
+/** What tidy needs of a graph node: the aliases it saved, its edges, and (for leaves) the variable. */
+interface GraphNode {
+  savedAliases(): Disposable[];
+  readonly nextFunctions: readonly (readonly [GraphNode, number] | null)[];
+  readonly variable?: Disposable;
+}
+
 const scopes: Set<Disposable>[] = [];
 let TensorClass: (new (...args: never[]) => Disposable) | undefined;
 
@@ -29,6 +36,17 @@ function collectTensors(value: unknown, found: Set<Disposable>, seen: Set<unknow
   seen.add(value);
   if (TensorClass && value instanceof TensorClass) {
     found.add(value);
+    // A returned tensor keeps its graph: the tensors its nodes saved and the leaves they accumulate into.
+    const root = (value as unknown as { gradFn: GraphNode | null }).gradFn;
+    const nodes: GraphNode[] = root ? [root] : [];
+    while (nodes.length) {
+      const node = nodes.pop()!;
+      if (seen.has(node)) continue;
+      seen.add(node);
+      for (const alias of node.savedAliases()) found.add(alias);
+      if (node.variable) found.add(node.variable);
+      for (const edge of node.nextFunctions) if (edge) nodes.push(edge[0]);
+    }
     return;
   }
   if (Array.isArray(value)) for (const item of value) collectTensors(item, found, seen);

@@ -13,6 +13,8 @@ export class Storage {
   #references = 0;
   /** Bumped by every in-place write; saved tensors compare against it (autograd). */
   version = 0;
+  /** Set when a view of this storage is recorded in the autograd graph: in-place ops on it then refuse. */
+  viewedInGraph = false;
 
   constructor(bytes: number, dtype: Dtype) {
     this.pointer = wasm.allocator.allocate(bytes);
@@ -20,6 +22,11 @@ export class Storage {
     this.dtype = dtype;
     liveStorages++;
     liveStorageBytes += bytes;
+  }
+
+  /** Handles (tensors, views, saved aliases) holding this storage. */
+  get references(): number {
+    return this.#references;
   }
 
   retain(): void {

@@ -1,5 +1,7 @@
 // Tensor: a view (shape, strides, offset) over reference-counted Storage, with PyTorch's methods in camelCase.
-import { DisposedError } from './errors.js';
+import { ArgumentError, DisposedError } from './errors.js';
+import { AccumulateGrad, AutogradError, type Hook, type Node } from './autograd/engine.js';
+import * as engineCalls from './autograd/backward.js';
 import type { Dtype, AnyTypedArray } from './dtype.js';
 import { registerHandle, unregisterHandle, type Storage } from './storage.js';
 import { setTensorClass, trackInScope } from './scope.js';
@@ -30,6 +32,15 @@ export class Tensor {
   readonly offset: number;
   readonly dtype: Dtype;
   #disposed = false;
+  // Autograd state: a leaf's flag, or the node (and which of its outputs) that produced this tensor.
+  #requiresGrad = false;
+  #gradFn: Node | null = null;
+  #outputNr = 0;
+  #grad: Tensor | null = null;
+  #accumulator: AccumulateGrad | null = null;
+  /** For aliases of a leaf: the leaf whose accumulator gradients go to. */
+  #leafSource: Tensor | null = null;
+  #retainsGrad = false;
 
   /** @internal Tensors are made by factories (torch.tensor, zeros, ...) and ops, not with `new`. */
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: Dtype) {
@@ -77,6 +88,101 @@ export class Tensor {
   }
   [Symbol.dispose](): void { this.dispose(); }
 
+  // ---- autograd
+  /** Whether gradients flow to this tensor: a leaf that asked for them, or a result of ops on such tensors. */
+  get requiresGrad(): boolean { return this.#gradFn !== null || this.#requiresGrad; }
+  set requiresGrad(value: boolean) { this.requiresGrad_(value); }
+  get gradFn(): Node | null { return this.#gradFn; }
+  /** Which output of gradFn this tensor is. */
+  get outputNr(): number { return this.#outputNr; }
+  get isLeaf(): boolean { return this.#gradFn === null; }
+  /** The accumulated gradient (leaves, and non-leaves after retainGrad()). */
+  get grad(): Tensor | null { return this.#grad; }
+  set grad(value: Tensor | null) {
+    if (value !== null && !(value instanceof Tensor)) throw new ArgumentError('grad must be a tensor or null');
+    if (value && (value.shape.length !== this.shape.length || value.shape.some((s, d) => s !== this.shape[d]))) {
+      throw new AutogradError(`assigned grad has data of a different size: [${value.shape.join(', ')}] for a tensor of shape [${this.shape.join(', ')}]`);
+    }
+    this.#grad = value;
+  }
+
+  requiresGrad_(requiresGrad = true): this {
+    void this.storage;
+    if (typeof requiresGrad !== 'boolean') throw new ArgumentError(`requiresGrad_ expects a boolean, got ${typeof requiresGrad}`);
+    if (!this.isLeaf) {
+      if (requiresGrad) return this;
+      throw new AutogradError("you can only change requiresGrad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use varNoGrad = x.detach().");
+    }
+    if (requiresGrad && this.dtype !== 'float32') {
+      throw new AutogradError(`only Tensors of floating point dtype can require gradients (this one is ${this.dtype})`);
+    }
+    this.#requiresGrad = requiresGrad;
+    return this;
+  }
+
+  /** Computes the gradient of this tensor w.r.t. graph leaves and accumulates it into their .grad. */
+  backward(gradient?: Tensor | null, options?: { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] }): void {
+    engineCalls.backward([this], gradient === undefined || gradient === null ? undefined : [gradient], options);
+  }
+
+  /** Keeps .grad for this non-leaf tensor during backward (leaves always keep it). */
+  retainGrad(): void {
+    void this.storage;
+    if (!this.requiresGrad) throw new AutogradError("can't retainGrad on a tensor that has requiresGrad=false");
+    if (this.isLeaf || this.#retainsGrad) return;
+    this.#retainsGrad = true;
+    this.registerHook((grad) => {
+      engineCalls.retainGradient(this, grad);
+    });
+  }
+  get retainsGrad(): boolean { return this.#retainsGrad; }
+
+  /** Calls hook(grad) each time a gradient for this tensor is computed; a returned tensor replaces it. */
+  registerHook(hook: Hook): { remove(): void } {
+    void this.storage;
+    if (typeof hook !== 'function') throw new ArgumentError('registerHook expects a function');
+    if (!this.requiresGrad) throw new AutogradError("cannot register a hook on a tensor that doesn't require gradient");
+    const node: Node = this.#gradFn ?? this.gradAccumulator();
+    const index = this.#gradFn ? this.#outputNr : 0;
+    let hooks = node.preHooks.get(index);
+    if (!hooks) node.preHooks.set(index, (hooks = []));
+    hooks.push(hook);
+    return { remove: () => { const at = hooks!.indexOf(hook); if (at >= 0) hooks!.splice(at, 1); } };
+  }
+
+  /** @internal The leaf's gradient accumulator (one per leaf, shared by its aliases). */
+  gradAccumulator(): AccumulateGrad {
+    if (this.#leafSource) return this.#leafSource.gradAccumulator();
+    return (this.#accumulator ??= new AccumulateGrad(this));
+  }
+
+  /** @internal Set by the engine when an op records this tensor as output `outputNr` of `node`. */
+  setGradFn(node: Node | null, outputNr = 0): void {
+    this.#gradFn = node;
+    this.#outputNr = outputNr;
+    if (node) this.#requiresGrad = false;
+  }
+
+  /** @internal The engine's write of .grad. */
+  setGradInternal(grad: Tensor | null): void {
+    this.#grad = grad;
+  }
+
+  /**
+   * @internal A second handle on the same view with the same autograd identity (gradFn, or the same leaf):
+   * what saved tensors and gradients in flight hold, so user disposal never frees them.
+   */
+  alias(): Tensor {
+    const alias = new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype);
+    alias.#gradFn = this.#gradFn;
+    alias.#outputNr = this.#outputNr;
+    if (this.#gradFn === null && this.requiresGrad) {
+      alias.#requiresGrad = true;
+      alias.#leafSource = this.#leafSource ?? this;
+    }
+    return alias;
+  }
+
   // ---- reading
   item(): number | boolean { return read.item(this); }
   tolist(): NestedList { return read.tolist(this); }
@@ -115,6 +221,7 @@ export class Tensor {
   relu(): Tensor { return elementwise.unary('relu', this); }
   gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor { return elementwise.gelu(this, options); }
   silu(): Tensor { return elementwise.unary('silu', this); }
+  erf(): Tensor { return elementwise.unary('erf', this); }
   sin(): Tensor { return elementwise.unary('sin', this); }
   cos(): Tensor { return elementwise.unary('cos', this); }
   floor(): Tensor { return elementwise.unary('floor', this); }

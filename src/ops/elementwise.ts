@@ -4,6 +4,9 @@ import { BinaryOp, CompareOp, UnaryOp, type BinaryOpName, type CompareOpName, ty
 import { canCast, checkDtype, dtypeCode, promoteTypes, scalarDtype, torchName, type Dtype } from '../dtype.js';
 import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
 import { Tensor, type Scalar, type TensorOrScalar, type Device } from '../tensor.js';
+import { record, recordNode, shouldRecord, AutogradError } from '../autograd/engine.js';
+import { derivatives } from '../autograd/derivatives.js';
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { addressOf, broadcastShapes, broadcastStrides, describeValue, emptyTensor, formatShape, sameShape, type Shape } from './support.js';
 
 /** An operand as kernels see it: an address and its strides over the output's shape. */
@@ -63,7 +66,9 @@ export function convertTensor(x: Tensor, dtype: Dtype): Tensor {
 }
 
 export function clone(x: Tensor): Tensor {
-  return convertTensor(x, x.dtype);
+  const out = convertTensor(x, x.dtype);
+  record('CloneBackward0', [x], [out], () => derivatives.identity());
+  return out;
 }
 
 export function to(x: Tensor, target: Dtype | Device | { dtype?: Dtype; device?: Device }): Tensor {
@@ -77,9 +82,35 @@ export function to(x: Tensor, target: Dtype | Device | { dtype?: Dtype; device?:
   return dtype === x.dtype ? x : convertTensor(x, dtype);
 }
 
+/**
+ * In-place ops under autograd. A leaf that requires grad refuses (as in PyTorch). When self is in the graph
+ * or an operand requires grad, the op runs out of place on a snapshot of self (so what it saves is never
+ * overwritten), self takes the result's values and gradFn, and the caller does nothing more (returns true).
+ */
+export function inPlaceTracked(self: Tensor, operands: readonly unknown[], where: string, compute: (snapshot: Tensor) => Tensor): boolean {
+  if (!isGradEnabled()) return false;
+  if (self.requiresGrad && self.isLeaf) {
+    throw new AutogradError(`a leaf Variable that requires grad is being used in an in-place operation (${where}); ` +
+      'update parameters inside torch.noGrad(() => ...)');
+  }
+  if (!self.requiresGrad && !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return false;
+  if (self.storage.viewedInGraph) {
+    throw new AutogradError(`${where}: in-place ops on a tensor that shares storage with views in the autograd graph are not supported; ` +
+      'use the out-of-place op (x = x.op(...)) or clone() first');
+  }
+  const snapshot = clone(self);
+  const result = compute(snapshot);
+  noGrad(() => convertInto(self, result));
+  self.storage.version++;
+  self.setGradFn(result.gradFn, result.outputNr);
+  snapshot.dispose();
+  result.dispose();
+  return true;
+}
+
 // ------------------------------------------------------------------------------------------ unary
 
-const floatOnlyUnary = new Set<UnaryOpName>(['exp', 'log', 'sqrt', 'rsqrt', 'sigmoid', 'tanh', 'gelu', 'geluTanh', 'sin', 'cos', 'reciprocal', 'silu']);
+const floatOnlyUnary = new Set<UnaryOpName>(['exp', 'log', 'sqrt', 'rsqrt', 'sigmoid', 'tanh', 'gelu', 'geluTanh', 'sin', 'cos', 'reciprocal', 'silu', 'erf']);
 const identityOnIntegers = new Set<UnaryOpName>(['floor', 'ceil', 'round', 'trunc']);
 
 function runUnary(op: UnaryOpName, out: Tensor, x: Tensor, p0: number, p1: number): void {
@@ -102,8 +133,20 @@ export function unary(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const out = emptyTensor(x.shape, computeDtype);
   runUnary(op, out, operand as Tensor, p0, p1);
   temporary?.dispose();
+  record(unaryNames[op], [x], [out], () => derivatives.unary(op, p0, p1), () => {
+    const [saveInput, saveOutput] = derivatives.unarySaves(op);
+    return [saveInput ? x : null, saveOutput ? out : null];
+  });
   return out;
 }
+
+const unaryNames: Record<UnaryOpName, string> = {
+  neg: 'NegBackward0', abs: 'AbsBackward0', exp: 'ExpBackward0', log: 'LogBackward0', sqrt: 'SqrtBackward0', rsqrt: 'RsqrtBackward0',
+  sigmoid: 'SigmoidBackward0', tanh: 'TanhBackward0', relu: 'ReluBackward0', gelu: 'GeluBackward0', geluTanh: 'GeluBackward0',
+  sin: 'SinBackward0', cos: 'CosBackward0', floor: 'FloorBackward0', ceil: 'CeilBackward0', round: 'RoundBackward0', sign: 'SignBackward0',
+  clamp: 'ClampBackward1', reciprocal: 'ReciprocalBackward0', square: 'PowBackward0', leakyRelu: 'LeakyReluBackward0', trunc: 'TruncBackward0',
+  silu: 'SiluBackward0', erf: 'ErfBackward0',
+};
 
 export function unaryInPlace(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): void {
   void x.storage;
@@ -112,6 +155,7 @@ export function unaryInPlace(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): void {
   }
   if (x.dtype === 'bool') throw new DtypeError(`${op}_: not supported for bool tensors`);
   if (x.dtype === 'int32' && identityOnIntegers.has(op)) return;
+  if (inPlaceTracked(x, [], `${op}_`, (snapshot) => unary(op, snapshot, p0, p1))) return;
   runUnary(op, x, x, p0, p1);
   x.storage.version++;
 }
@@ -165,6 +209,11 @@ export function clampInPlace(x: Tensor, min?: unknown, max?: unknown): void {
 
 // ------------------------------------------------------------------------------------------ binary
 
+const binaryNames: Record<BinaryOpName, string> = {
+  add: 'AddBackward', sub: 'SubBackward', mul: 'MulBackward', div: 'DivBackward', pow: 'PowBackward', maximum: 'MaximumBackward',
+  minimum: 'MinimumBackward', remainder: 'RemainderBackward', floorDivide: 'FloorDivideBackward',
+};
+
 const integerCapable = new Set<BinaryOpName>(['add', 'sub', 'mul', 'maximum', 'minimum', 'remainder', 'floorDivide']);
 
 /** The dtype a binary op computes in and the dtype of its result. */
@@ -213,7 +262,18 @@ export function binary(op: BinaryOpName, a: TensorOrScalar, b: unknown, alpha?: 
   runBinary(op, out, left.operand, right.operand, alphaValue);
   left.temporary?.dispose();
   right.temporary?.dispose();
-  if (result === compute) return out;
+  if (result === compute) {
+    const first = a instanceof Tensor ? a : null, second = other instanceof Tensor ? other : null;
+    if (op !== 'floorDivide') {
+      record(binaryNames[op] + (op === 'pow' && second ? '1' : '0'), [first, second], [out],
+        () => derivatives.binary(op, shapeOf(a), shapeOf(other), alphaValue, first ? null : Number(a), second ? null : Number(other)),
+        () => {
+          const [saveA, saveB, saveOut] = derivatives.binarySaves(op);
+          return [saveA ? first : null, saveB ? second : null, saveOut ? out : null];
+        });
+    }
+    return out;
+  }
   const converted = convertTensor(out, result);
   out.dispose();
   return converted;
@@ -258,6 +318,7 @@ export function binaryInPlace(op: BinaryOpName, self: Tensor, b: unknown, alpha?
   }
   const alphaValue = checkAlpha(alpha, `${op}_`, compute);
   checkInPlaceShape(self, other, `${op}_`);
+  if (inPlaceTracked(self, [other], `${op}_`, (snapshot) => binary(op, snapshot, other, alphaValue))) return;
   if (compute === self.dtype) {
     const { operand, temporary } = separateFrom(self, other);
     const right = castForCompute(operand, compute);
@@ -316,6 +377,8 @@ export function where(condition: unknown, a: unknown, b: unknown): Tensor {
   runWhere(out, mask, left.operand, right.operand);
   left.temporary?.dispose();
   right.temporary?.dispose();
+  record('WhereBackward0', [input instanceof Tensor ? input : null, other instanceof Tensor ? other : null], [out],
+    () => derivatives.where(shapeOf(input), shapeOf(other)), () => [mask]);
   return out;
 }
 
@@ -344,6 +407,7 @@ export function maskedFill(self: Tensor, mask: unknown, value: unknown): Tensor 
   const shape = broadcastShapes(self.shape, condition.shape);
   const out = emptyTensor(shape, self.dtype);
   runWhere(out, condition, castScalar(fill, self.dtype), self);
+  record('MaskedFillBackward0', [self], [out], () => derivatives.maskedFill(self.shape), () => [condition]);
   return out;
 }
 
@@ -352,6 +416,7 @@ export function maskedFillInPlace(self: Tensor, mask: unknown, value: unknown): 
   const condition = checkMask(mask, 'maskedFill_', 'mask');
   const fill = fillValue(value, 'maskedFill_');
   checkInPlaceShape(self, condition, 'maskedFill_');
+  if (inPlaceTracked(self, [], 'maskedFill_', (snapshot) => maskedFill(snapshot, condition, fill))) return;
   runWhere(self, condition, castScalar(fill, self.dtype), self);
   self.storage.version++;
 }
@@ -359,6 +424,7 @@ export function maskedFillInPlace(self: Tensor, mask: unknown, value: unknown): 
 export function fill_(self: Tensor, value: unknown): void {
   void self.storage;
   const fill = fillValue(value, 'fill_');
+  if (inPlaceTracked(self, [], 'fill_', () => { const filled = emptyTensor(self.shape, self.dtype); convertInto(filled, castScalar(fill, self.dtype)); return filled; })) return;
   convertInto(self, castScalar(fill, self.dtype));
   self.storage.version++;
 }
@@ -367,6 +433,12 @@ export function copy_(self: Tensor, source: unknown): void {
   void self.storage;
   if (!(source instanceof Tensor)) throw new ArgumentError(`copy_: source must be a tensor, got ${describeValue(source)}`);
   checkInPlaceShape(self, source, 'copy_');
+  if (inPlaceTracked(self, [source], 'copy_', () => {
+    const widened = source.expand([...self.shape]);
+    const copy = source.dtype === self.dtype ? clone(widened) : convertTensor(widened, self.dtype);
+    widened.dispose();
+    return copy;
+  })) return;
   const { operand, temporary } = separateFrom(self, source);
   convertInto(self, operand as Tensor);
   temporary?.dispose();

@@ -10,6 +10,7 @@ import { addressOf, checkSize, describeValue, emptyTensor, formatShape, numelOf,
 export interface FactoryOptions {
   dtype?: Dtype;
   device?: 'cpu';
+  requiresGrad?: boolean;
 }
 
 function readOptions(options: unknown, where: string): FactoryOptions {
@@ -17,9 +18,10 @@ function readOptions(options: unknown, where: string): FactoryOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError(`${where}: options must be an object like { dtype: 'float32' }, got ${describeValue(options)}`);
   }
-  const { dtype, device } = options as FactoryOptions;
+  const { dtype, device, requiresGrad } = options as FactoryOptions;
   if (device !== undefined && device !== 'cpu') throw new ArgumentError(`${where}: unknown device ${JSON.stringify(device)}, expected 'cpu'`);
-  return { dtype: dtype === undefined ? undefined : checkDtype(dtype, where), device };
+  if (requiresGrad !== undefined && typeof requiresGrad !== 'boolean') throw new ArgumentError(`${where}: requiresGrad must be a boolean`);
+  return { dtype: dtype === undefined ? undefined : checkDtype(dtype, where), device, requiresGrad };
 }
 
 /** Splits `(2, 3, {dtype})` or `([2, 3], {dtype})` into sizes and options. */
@@ -33,6 +35,19 @@ function sizesAndOptions(args: readonly unknown[], where: string): { shape: numb
   }
   const sizes = list.length === 1 && Array.isArray(list[0]) ? (list[0] as unknown[]) : list;
   return { shape: sizes.map((size) => checkSize(size, where)), options };
+}
+
+/** Applies the options every factory shares beyond dtype: { requiresGrad }. */
+function finish(out: Tensor, options: FactoryOptions | undefined): Tensor {
+  if (options?.requiresGrad) {
+    try {
+      out.requiresGrad_(true);
+    } catch (error) {
+      out.dispose();
+      throw error;
+    }
+  }
+  return out;
 }
 
 /** Writes a typed array of the right element type into a contiguous tensor. */
@@ -70,6 +85,10 @@ function flattenNested(data: unknown, where: string): { shape: number[]; values:
  * bool; pass { dtype: 'int32' } for integers. Typed arrays keep their type.
  */
 export function tensor(data: NestedList | AnyTypedArray | Tensor, options?: FactoryOptions): Tensor {
+  return finish(tensorData(data, options), options);
+}
+
+function tensorData(data: NestedList | AnyTypedArray | Tensor, options?: FactoryOptions): Tensor {
   const { dtype } = readOptions(options, 'tensor');
   if (data instanceof Tensor) {
     const copy = clone(data);
@@ -97,6 +116,10 @@ export function tensor(data: NestedList | AnyTypedArray | Tensor, options?: Fact
 
 /** A tensor copied from a typed array: Float32Array → float32, Int32Array → int32, Uint8Array → bool. */
 export function fromArray(array: AnyTypedArray, shape?: readonly number[], options?: FactoryOptions): Tensor {
+  return finish(fromArrayData(array, shape, options), options);
+}
+
+function fromArrayData(array: AnyTypedArray, shape?: readonly number[], options?: FactoryOptions): Tensor {
   const sourceDtype: Dtype | undefined = array instanceof Float32Array ? 'float32' : array instanceof Int32Array ? 'int32' : array instanceof Uint8Array ? 'bool' : undefined;
   if (!sourceDtype) {
     throw new ArgumentError(`fromArray: expected a Float32Array, Int32Array or Uint8Array, got ${describeValue(array)}` +
@@ -118,7 +141,7 @@ export function fromArray(array: AnyTypedArray, shape?: readonly number[], optio
 
 export function empty(...args: unknown[]): Tensor {
   const { shape, options } = sizesAndOptions(args, 'empty');
-  return emptyTensor(shape, options.dtype ?? 'float32');
+  return finish(emptyTensor(shape, options.dtype ?? 'float32'), options);
 }
 
 export function full(size: readonly number[], value: Scalar, options?: FactoryOptions): Tensor {
@@ -127,29 +150,29 @@ export function full(size: readonly number[], value: Scalar, options?: FactoryOp
   const dtype = parsed.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
   const out = emptyTensor(shape, dtype);
   fill_(out, value);
-  return out;
+  return finish(out, parsed);
 }
 
 export function zeros(...args: unknown[]): Tensor {
   const { shape, options } = sizesAndOptions(args, 'zeros');
   const out = emptyTensor(shape, options.dtype ?? 'float32');
   fill_(out, 0);
-  return out;
+  return finish(out, options);
 }
 
 export function ones(...args: unknown[]): Tensor {
   const { shape, options } = sizesAndOptions(args, 'ones');
   const out = emptyTensor(shape, options.dtype ?? 'float32');
   fill_(out, 1);
-  return out;
+  return finish(out, options);
 }
 
-export function zerosLike(x: Tensor, options?: FactoryOptions): Tensor { return zeros(x.shape, { dtype: options?.dtype ?? x.dtype }); }
-export function onesLike(x: Tensor, options?: FactoryOptions): Tensor { return ones(x.shape, { dtype: options?.dtype ?? x.dtype }); }
-export function emptyLike(x: Tensor, options?: FactoryOptions): Tensor { return empty(x.shape, { dtype: options?.dtype ?? x.dtype }); }
-export function fullLike(x: Tensor, value: Scalar, options?: FactoryOptions): Tensor { return full(x.shape, value, { dtype: options?.dtype ?? x.dtype }); }
-export function randLike(x: Tensor): Tensor { return rand(x.shape); }
-export function randnLike(x: Tensor): Tensor { return randn(x.shape); }
+export function zerosLike(x: Tensor, options?: FactoryOptions): Tensor { return zeros(x.shape, { ...options, dtype: options?.dtype ?? x.dtype }); }
+export function onesLike(x: Tensor, options?: FactoryOptions): Tensor { return ones(x.shape, { ...options, dtype: options?.dtype ?? x.dtype }); }
+export function emptyLike(x: Tensor, options?: FactoryOptions): Tensor { return empty(x.shape, { ...options, dtype: options?.dtype ?? x.dtype }); }
+export function fullLike(x: Tensor, value: Scalar, options?: FactoryOptions): Tensor { return full(x.shape, value, { ...options, dtype: options?.dtype ?? x.dtype }); }
+export function randLike(x: Tensor, options?: FactoryOptions): Tensor { return rand(x.shape, { ...options }); }
+export function randnLike(x: Tensor, options?: FactoryOptions): Tensor { return randn(x.shape, { ...options }); }
 
 function checkNumber(value: unknown, where: string, name: string): number {
   if (typeof value !== 'number' || Number.isNaN(value)) throw new ArgumentError(`${where}: ${name} must be a number, got ${describeValue(value)}`);
@@ -173,7 +196,7 @@ export function arange(...args: unknown[]): Tensor {
   const out = emptyTensor([count], dtype);
   const address = addressOf(out), code = dtypeCode(dtype);
   wasm.parallelFor(count, (b, e) => wasm.kernels.sequence(code, address, start, step, end, 0, b, e));
-  return out;
+  return finish(out, options);
 }
 
 export function linspace(start: number, end: number, steps: number, options?: FactoryOptions): Tensor {
@@ -184,17 +207,17 @@ export function linspace(start: number, end: number, steps: number, options?: Fa
   const out = emptyTensor([count], dtype);
   const address = addressOf(out), code = dtypeCode(dtype);
   wasm.parallelFor(count, (b, e) => wasm.kernels.sequence(code, address, start, 0, end, count, b, e));
-  return out;
+  return finish(out, options);
 }
 
 export function eye(n: number, m?: number | FactoryOptions, options?: FactoryOptions): Tensor {
   if (typeof m === 'object') [m, options] = [undefined, m];
   const rows = checkSize(n, 'eye'), columns = m === undefined ? rows : checkSize(m, 'eye');
-  const out = zeros([rows, columns], options ?? {});
+  const out = zeros([rows, columns], { dtype: options?.dtype });
   const diagonal = viewOf(out, [Math.min(rows, columns)], [columns + 1], 0);
   fill_(diagonal, 1);
   diagonal.dispose();
-  return out;
+  return finish(out, options);
 }
 
 export function rand(...args: unknown[]): Tensor {
@@ -202,7 +225,7 @@ export function rand(...args: unknown[]): Tensor {
   const out = emptyTensor(shape, options.dtype ?? 'float32');
   uniform_(out, 0, 1);
   out.storage.version = 0;
-  return out;
+  return finish(out, options);
 }
 
 export function randn(...args: unknown[]): Tensor {
@@ -210,7 +233,7 @@ export function randn(...args: unknown[]): Tensor {
   const out = emptyTensor(shape, options.dtype ?? 'float32');
   normal_(out, 0, 1);
   out.storage.version = 0;
-  return out;
+  return finish(out, options);
 }
 
 /** randint(high, size) or randint(low, high, size): int32 values in [low, high). */

@@ -3,8 +3,12 @@ import { wasm } from '../backend/wasm/device.js';
 import { dtypeCode, promoteTypes, torchName, type Dtype } from '../dtype.js';
 import { ArgumentError, DtypeError, IndexError, ShapeError } from '../errors.js';
 import { Tensor, type Scalar } from '../tensor.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import { clone, convertInto } from './elementwise.js';
 import { contiguous, narrow, unsqueeze } from './shape.js';
+import { record } from '../autograd/engine.js';
+import { derivatives } from '../autograd/derivatives.js';
+import { inPlaceTracked } from './elementwise.js';
 import { addressOf, describeValue, emptyTensor, formatShape, normalizeDim } from './support.js';
 
 function checkIndexTensor(index: unknown, where: string): Tensor {
@@ -49,6 +53,7 @@ export function indexSelect(x: Tensor, dim: number, indexArgument: unknown): Ten
   // The index, read as a tensor of out's shape that varies only along dim: gather does the rest.
   const indexStrides = shape.map((_, k) => (k === d && index.dim() === 1 ? index.strides[0] : 0));
   runGather(out, x, d, addressOf(index), indexStrides);
+  record('IndexSelectBackward0', [x], [out], () => derivatives.indexSelect(x.shape, d), () => [index]);
   return out;
 }
 
@@ -75,6 +80,7 @@ export function gather(x: Tensor, dim: number, indexArgument: unknown): Tensor {
     return out;
   }
   runGather(out, x, d, addressOf(index), index.strides as number[]);
+  record('GatherBackward0', [x], [out], () => derivatives.gather(x.shape, d), () => [index]);
   return out;
 }
 
@@ -99,6 +105,7 @@ export function scatterInPlace(self: Tensor, dim: number, indexArgument: unknown
   }
   if (accumulate && self.dtype === 'bool') throw new DtypeError('scatter_add: not supported for bool tensors');
   checkIndexRange(index, self.dim() === 0 ? 1 : self.shape[d], d, `${where}(): index out of range`);
+  if (inPlaceTracked(self, [source], `${where}_`, (snapshot) => scatter(snapshot, dim, index, source, accumulate))) return;
   if (index.numel() === 0) return;
   const separate = source instanceof Tensor && source.storage === self.storage ? clone(source) : source;
   const outStrides = self.strides.slice();
@@ -114,13 +121,16 @@ export function scatterInPlace(self: Tensor, dim: number, indexArgument: unknown
 
 export function scatter(self: Tensor, dim: number, index: unknown, source: Tensor | Scalar, accumulate: boolean): Tensor {
   void self.storage;
-  const out = clone(self);
+  const out = noGrad(() => clone(self));
   try {
-    scatterInPlace(out, dim, index, source, accumulate);
+    noGrad(() => scatterInPlace(out, dim, index, source, accumulate));
   } catch (error) {
     out.dispose();
     throw error;
   }
+  const d = normalizeDim(dim, self.dim(), 'scatter');
+  record(accumulate ? 'ScatterAddBackward0' : 'ScatterBackward0', [self, source instanceof Tensor ? source : null], [out],
+    () => derivatives.scatter(d, accumulate, source instanceof Tensor), () => [index as Tensor]);
   return out;
 }
 
@@ -158,11 +168,12 @@ export function cat(tensorsArgument: unknown, dim = 0): Tensor {
   const out = emptyTensor(shape, dtype);
   let at = 0;
   for (const part of parts) {
-    const target = narrow(out, d, at, part.shape[d]);
+    const target = noGrad(() => narrow(out, d, at, part.shape[d]));
     convertInto(target, part);
     target.dispose();
     at += part.shape[d];
   }
+  record('CatBackward0', tensors, [out], () => derivatives.cat(d, tensors.map((t) => (parts.includes(t) ? t.shape[d] : null))));
   return out;
 }
 

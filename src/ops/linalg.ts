@@ -5,6 +5,8 @@ import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { fill_ } from './elementwise.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
+import { record } from '../autograd/engine.js';
+import { derivatives } from '../autograd/derivatives.js';
 import { addressOf, broadcastShapes, describeValue, emptyTensor, formatShape, numelOf } from './support.js';
 
 function checkMatrixOperand(x: unknown, where: string, name: string): Tensor {
@@ -31,6 +33,7 @@ export function mm(a: unknown, b: unknown): Tensor {
   const out = emptyTensor([m, n], 'float32');
   if (k === 0) fill_(out, 0);
   else if (m > 0 && n > 0) gemm(m, n, k, addressOf(left), left.strides[0], left.strides[1], addressOf(right), right.strides[0], right.strides[1], addressOf(out), n);
+  record('MmBackward0', [left, right], [out], () => derivatives.matmul(left.shape, right.shape), () => [left, right]);
   return out;
 }
 
@@ -44,6 +47,7 @@ function batchedProduct(left: Tensor, right: Tensor, where: string): Tensor {
   const leftBatch = left.shape.slice(0, -2), rightBatch = right.shape.slice(0, -2);
   const batch = broadcastShapes(leftBatch, rightBatch);
   const out = emptyTensor([...batch, m, n], 'float32');
+  record(where === 'bmm' ? 'BmmBackward0' : 'MatmulBackward0', [left, right], [out], () => derivatives.matmul(left.shape, right.shape), () => [left, right]);
   const batches = numelOf(batch);
   if (k === 0) { fill_(out, 0); return out; }
   if (batches === 0 || m === 0 || n === 0) return out;

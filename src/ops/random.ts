@@ -3,6 +3,15 @@ import { wasm } from '../backend/wasm/device.js';
 import { ArgumentError, DtypeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { convertInto } from './elementwise.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { AutogradError } from '../autograd/engine.js';
+
+function checkNotInGraph(target: Tensor, where: string): void {
+  if (isGradEnabled() && target.requiresGrad) {
+    throw new AutogradError(`${where}: ${target.isLeaf ? 'a leaf Variable that requires grad is being used in an in-place operation' : 'cannot overwrite a tensor of the autograd graph with random numbers'}; ` +
+      'initialise parameters inside torch.noGrad(() => ...)');
+  }
+}
 import { addressOf, emptyTensor, isContiguous, type Shape } from './support.js';
 
 /** PyTorch's default seed, so an unseeded program is still reproducible run to run. */
@@ -46,6 +55,7 @@ function fillRandom(target: Tensor, fill: Fill): void {
 export function uniform_(target: Tensor, low = 0, high = 1): void {
   void target.storage;
   if (target.dtype !== 'float32') throw new DtypeError(`uniform_: expected a float32 tensor, got ${target.dtype}`);
+  checkNotInGraph(target, 'uniform_');
   if (!(low <= high)) throw new ArgumentError(`uniform_ expects to return a [from, to) range, but found from=${low} > to=${high}`);
   fillRandom(target, (out, [s0, s1, o0, o1], b, e) => wasm.kernels.random_uniform_f32(out, s0, s1, o0, o1, low, high, b, e));
   target.storage.version++;
@@ -54,6 +64,7 @@ export function uniform_(target: Tensor, low = 0, high = 1): void {
 export function normal_(target: Tensor, mean = 0, std = 1): void {
   void target.storage;
   if (target.dtype !== 'float32') throw new DtypeError(`normal_: expected a float32 tensor, got ${target.dtype}`);
+  checkNotInGraph(target, 'normal_');
   if (!(std >= 0)) throw new ArgumentError(`normal expects std >= 0.0, but found std ${std}`);
   fillRandom(target, (out, [s0, s1, o0, o1], b, e) => wasm.kernels.random_normal_f32(out, s0, s1, o0, o1, mean, std, b, e));
   target.storage.version++;

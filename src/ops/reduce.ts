@@ -6,6 +6,8 @@ import { Tensor } from '../tensor.js';
 import { convertTensor, fill_ } from './elementwise.js';
 import { addressOf, contiguousStrides, describeValue, emptyTensor, isContiguous, normalizeDim, numelOf, formatShape } from './support.js';
 import { contiguous } from './shape.js';
+import { record } from '../autograd/engine.js';
+import { derivatives } from '../autograd/derivatives.js';
 
 export type DimArgument = number | number[] | null | undefined;
 export type ReduceArgs = [] | [DimArgument] | [DimArgument, boolean] | [{ dim?: DimArgument; keepdim?: boolean }];
@@ -75,6 +77,9 @@ function reduceWith(op: 'sum' | 'prod' | 'mean', x: Tensor, args: readonly unkno
   if (count === 0) fill_(out, op === 'prod' ? 1 : op === 'mean' ? NaN : 0);
   else runReduce(op === 'mean' ? 'sum' : op, source, dims, out, null, op === 'mean' ? 1 / count : 1);
   if (source !== x) source.dispose();
+  const variant = dim === undefined || dim === null ? '0' : '1';
+  if (op === 'prod') record(`ProdBackward${variant}`, [x], [out], () => derivatives.prod(dims, keepdim), () => [x, out]);
+  else record(`${op === 'sum' ? 'Sum' : 'Mean'}Backward${variant}`, [x], [out], () => derivatives.sum(x.shape, dims, keepdim, op === 'mean' ? 1 / count : 1));
   return out;
 }
 
@@ -100,7 +105,10 @@ export function extreme(which: 'max' | 'min', x: Tensor, dimArgument?: number | 
     const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
     const out = emptyTensor([], source.dtype);
     runReduce(which, source, x.shape.map((_, d) => d), out, null, 1);
-    if (source === x) return out;
+    if (source === x) {
+      record(which === 'max' ? 'MaxBackward1' : 'MinBackward1', [x], [out], () => derivatives.extremeAll(), () => [x, out]);
+      return out;
+    }
     source.dispose();
     const asBool = convertTensor(out, 'bool');
     out.dispose();
@@ -124,6 +132,8 @@ export function extreme(which: 'max' | 'min', x: Tensor, dimArgument?: number | 
     const asBool = convertTensor(values, 'bool');
     values.dispose();
     values = asBool;
+  } else if (dims.length) {
+    record(which === 'max' ? 'MaxBackward0' : 'MinBackward0', [x], [values], () => derivatives.extremeDim(x.shape, d, keepdim), () => [indices]);
   }
   return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
 }
@@ -165,5 +175,6 @@ export function softmax(x: Tensor, dimArgument: number | { dim: number }, logari
   const outAddress = addressOf(out), xAddress = addressOf(source);
   wasm.parallelFor(lines, (b, e) => wasm.kernels.softmax_f32(logarithm ? 1 : 0, outAddress, xAddress, n, inner, b, e));
   if (source !== x) source.dispose();
+  record(logarithm ? 'LogSoftmaxBackward0' : 'SoftmaxBackward0', [x], [out], () => derivatives.softmax(x.dim() === 0 ? 0 : d, logarithm), () => [out]);
   return out;
 }

@@ -2,7 +2,20 @@
 import { ArgumentError, IndexError, ShapeError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { clone } from './elementwise.js';
+import { record } from '../autograd/engine.js';
+import { derivatives } from '../autograd/derivatives.js';
+import type { BackwardFunction } from '../autograd/engine.js';
 import { checkSize, contiguousStrides, describeValue, formatShape, isContiguous, normalizeDim, numelOf, viewOf, type Shape } from './support.js';
+
+/** A view of x, recorded in the graph with `backward` when x requires grad (the storage then refuses in-place ops under grad). */
+function recordedView(name: string, x: Tensor, shape: readonly number[], strides: readonly number[], offset: number, backward: () => BackwardFunction): Tensor {
+  const out = viewOf(x, shape, strides, offset);
+  record(name, [x], [out], () => {
+    x.storage.viewedInGraph = true;
+    return backward();
+  });
+  return out;
+}
 
 export function size(x: Tensor, dim?: number): number[] | number {
   if (dim === undefined) return x.shape.slice();
@@ -34,17 +47,19 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   void x.storage;
   const rank = x.dim();
   const a = normalizeDim(dim0, rank, 'transpose'), b = normalizeDim(dim1, rank, 'transpose');
-  if (rank === 0) return viewOf(x, x.shape, x.strides, x.offset);
+  if (rank === 0) return recordedView('TransposeBackward0', x, x.shape, x.strides, x.offset, () => derivatives.identity());
   const shape = x.shape.slice(), strides = x.strides.slice();
   [shape[a], shape[b]] = [shape[b], shape[a]];
   [strides[a], strides[b]] = [strides[b], strides[a]];
-  return viewOf(x, shape, strides, x.offset);
+  return recordedView('TransposeBackward0', x, shape, strides, x.offset, () => derivatives.transpose(a, b));
 }
 
 export function t(x: Tensor): Tensor {
   void x.storage;
   if (x.dim() > 2) throw new ShapeError(`t() expects a tensor with <= 2 dimensions, but self is ${x.dim()}D; use transpose(dim0, dim1) or mT`);
-  return x.dim() < 2 ? viewOf(x, x.shape, x.strides, x.offset) : transpose(x, 0, 1);
+  if (x.dim() < 2) return recordedView('TBackward0', x, x.shape, x.strides, x.offset, () => derivatives.identity());
+  const shape = [x.shape[1], x.shape[0]], strides = [x.strides[1], x.strides[0]];
+  return recordedView('TBackward0', x, shape, strides, x.offset, () => derivatives.transpose(0, 1));
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -59,7 +74,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
     if (seen.has(d)) throw new ShapeError(`permute: repeated dim ${d} in ${formatShape(dims)}; each dim must appear once`);
     seen.add(d);
   }
-  return viewOf(x, normalized.map((d) => x.shape[d]), normalized.map((d) => x.strides[d]), x.offset);
+  return recordedView('PermuteBackward0', x, normalized.map((d) => x.shape[d]), normalized.map((d) => x.strides[d]), x.offset, () => derivatives.permute(normalized));
 }
 
 /** Sizes from varargs or one array, with one -1 inferred from the element count. */
@@ -122,7 +137,7 @@ export function view(x: Tensor, args: readonly unknown[]): Tensor {
     throw new ShapeError(`view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces): ` +
       `cannot view shape ${formatShape(x.shape)} with strides ${formatShape(x.strides)} as ${formatShape(shape)}. Use .reshape(...) instead.`);
   }
-  return viewOf(x, shape, strides, x.offset);
+  return recordedView('ViewBackward0', x, shape, strides, x.offset, () => derivatives.reshape(x.shape));
 }
 
 /** A view when the layout allows, else a contiguous copy, like PyTorch's reshape. */
@@ -130,9 +145,9 @@ export function reshape(x: Tensor, args: readonly unknown[]): Tensor {
   void x.storage;
   const shape = inferShape(args, x.numel(), 'reshape');
   const strides = viewStrides(x.shape, x.strides, shape);
-  if (strides) return viewOf(x, shape, strides, x.offset);
+  if (strides) return recordedView('ViewBackward0', x, shape, strides, x.offset, () => derivatives.reshape(x.shape));
   const copy = clone(x);
-  const reshaped = viewOf(copy, shape, contiguousStrides(shape), 0);
+  const reshaped = recordedView('UnsafeViewBackward0', copy, shape, contiguousStrides(shape), 0, () => derivatives.reshape(x.shape));
   copy.dispose();
   return reshaped;
 }
@@ -151,7 +166,8 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
   const rank = x.dim();
   const dims = dim === undefined ? x.shape.map((_, d) => d) : (Array.isArray(dim) ? dim : [dim]).map((d) => normalizeDim(d, rank, 'squeeze'));
   const drop = new Set(dims.filter((d) => x.shape[d] === 1));
-  return viewOf(x, x.shape.filter((_, d) => !drop.has(d)), x.strides.filter((_, d) => !drop.has(d)), x.offset);
+  return recordedView(dim === undefined ? 'SqueezeBackward0' : 'SqueezeBackward1', x, x.shape.filter((_, d) => !drop.has(d)), x.strides.filter((_, d) => !drop.has(d)), x.offset,
+    () => derivatives.reshape(x.shape));
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
@@ -161,7 +177,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   const strideHere = d < x.dim() ? x.shape[d] * x.strides[d] : 1;
   shape.splice(d, 0, 1);
   strides.splice(d, 0, strideHere);
-  return viewOf(x, shape, strides, x.offset);
+  return recordedView('UnsqueezeBackward0', x, shape, strides, x.offset, () => derivatives.reshape(x.shape));
 }
 
 export function expand(x: Tensor, args: readonly unknown[]): Tensor {
@@ -189,7 +205,7 @@ export function expand(x: Tensor, args: readonly unknown[]): Tensor {
         `Target sizes: ${formatShape(sizes as number[])}.  Tensor sizes: ${formatShape(x.shape)}`);
     }
   });
-  return viewOf(x, shape, strides, x.offset);
+  return recordedView('ExpandBackward0', x, shape, strides, x.offset, () => derivatives.expand(x.shape));
 }
 
 function checkInteger(value: unknown, where: string, name: string): number {
@@ -213,7 +229,8 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   }
   const shape = x.shape.slice();
   shape[d] = count;
-  return viewOf(x, shape, x.strides, x.offset + begin * x.strides[d]);
+  return recordedView('SliceBackward0', x, shape, x.strides, x.offset + begin * x.strides[d],
+    () => derivatives.embed(x.shape, (t) => narrow(t, d, begin, count)));
 }
 
 /** Python's x[..., start:end:step] along dim, with the same clamping of out-of-range bounds. */
@@ -233,7 +250,8 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
   const shape = x.shape.slice(), strides = x.strides.slice();
   shape[d] = Math.ceil((stop - begin) / step);
   strides[d] = x.strides[d] * step;
-  return viewOf(x, shape, strides, x.offset + begin * x.strides[d]);
+  return recordedView('SliceBackward0', x, shape, strides, x.offset + begin * x.strides[d],
+    () => derivatives.embed(x.shape, (t) => slice(t, d, begin, stop, step)));
 }
 
 export function select(x: Tensor, dim: number, index: number): Tensor {
@@ -246,7 +264,8 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
     throw new IndexError(`select(): index ${index} out of range for tensor of size ${formatShape(x.shape)} at dimension ${d}`);
   }
   const at = index < 0 ? index + sizeHere : index;
-  return viewOf(x, x.shape.filter((_, k) => k !== d), x.strides.filter((_, k) => k !== d), x.offset + at * x.strides[d]);
+  return recordedView('SelectBackward0', x, x.shape.filter((_, k) => k !== d), x.strides.filter((_, k) => k !== d), x.offset + at * x.strides[d],
+    () => derivatives.embed(x.shape, (t) => select(t, d, at)));
 }
 
 export function split(x: Tensor, sizeOrSections: number | number[], dim = 0): Tensor[] {

@@ -27,7 +27,7 @@ export interface Kernels {
 export const UnaryOp = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, rsqrt: 5, sigmoid: 6, tanh: 7, relu: 8, gelu: 9, geluTanh: 10,
   sin: 11, cos: 12, floor: 13, ceil: 14, round: 15, sign: 16, clamp: 17, reciprocal: 18, square: 19, leakyRelu: 20,
-  trunc: 21, silu: 22,
+  trunc: 21, silu: 22, erf: 23,
 } as const;
 export type UnaryOpName = keyof typeof UnaryOp;
 
