@@ -5,5 +5,7 @@ const here = new URL('.', import.meta.url).pathname;
 const only = process.argv[2];
 for (const kernels of ['relaxed', 'simd']) {
   if (only && only !== kernels) continue;
-  execFileSync(process.execPath, [`${here}matmul.mjs`], { stdio: 'inherit', env: { ...process.env, WASMTORCH_KERNELS: kernels } });
+  const env = { ...process.env, WASMTORCH_KERNELS: kernels };
+  execFileSync(process.execPath, [`${here}matmul.mjs`], { stdio: 'inherit', env });
+  execFileSync(process.execPath, [`${here}lecture.mjs`], { stdio: 'inherit', env });
 }

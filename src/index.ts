@@ -10,6 +10,7 @@ export type { Dtype } from './dtype.js';
 export { dtypes } from './dtype.js';
 export * from './errors.js';
 export { tidy, keep } from './scope.js';
+import { tidy } from './scope.js';
 export * as autograd from './autograd/index.js';
 export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/grad-mode.js';
 export { AutogradError } from './autograd/engine.js';
@@ -44,6 +45,30 @@ export function dispose(...values: unknown[]): void {
     else if (value && typeof value === 'object') Object.values(value).forEach(visit);
   };
   values.forEach(visit);
+}
+
+export const all = (input: Tensor, ...args: ReduceArgs) => input.all(...args);
+export const any = (input: Tensor, ...args: ReduceArgs) => input.any(...args);
+
+/** torch.isclose: |a - b| <= atol + rtol * |b| elementwise; equal values (infinities too) are close, NaN only with equalNan. */
+export function isclose(a: Tensor, b: Tensor, options: { rtol?: number; atol?: number; equalNan?: boolean } = {}): Tensor {
+  const { rtol = 1e-5, atol = 1e-8, equalNan = false } = options;
+  return tidy(() => {
+    // bool + bool is logical or.
+    const close = a.eq(b).add(a.sub(b).abs().le(b.abs().mul(rtol).add(atol)));
+    return equalNan ? close.add(a.ne(a).mul(b.ne(b))) : close;
+  });
+}
+
+/** torch.allclose: isclose everywhere (shapes broadcast). */
+export function allclose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?: number; equalNan?: boolean }): boolean {
+  return tidy(() => isclose(a, b, options).all().item() as boolean);
+}
+
+/** torch.equal: same shape and the same values. */
+export function equal(a: Tensor, b: Tensor): boolean {
+  if (a.shape.length !== b.shape.length || a.shape.some((s, d) => s !== b.shape[d])) return false;
+  return tidy(() => a.eq(b).all().item() as boolean);
 }
 
 export function isTensor(value: unknown): value is Tensor {

@@ -85,6 +85,9 @@ export class Tensor {
     if (this.#disposed) return;
     this.#disposed = true;
     unregisterHandle(this, this.#storage);
+    // A leaf's .grad belongs to it (aliases never own one).
+    this.#grad?.dispose();
+    this.#grad = null;
   }
   [Symbol.dispose](): void { this.dispose(); }
 
@@ -250,6 +253,8 @@ export class Tensor {
   sum(...args: ReduceArgs): Tensor { return reduction.sum(this, ...args); }
   mean(...args: ReduceArgs): Tensor { return reduction.mean(this, ...args); }
   prod(...args: ReduceArgs): Tensor { return reduction.prod(this, ...args); }
+  all(...args: ReduceArgs): Tensor { return reduction.logical('all', this, ...args); }
+  any(...args: ReduceArgs): Tensor { return reduction.logical('any', this, ...args); }
   max(): Tensor;
   max(dim: number, keepdim?: boolean): ValuesIndices;
   max(options: { dim: number; keepdim?: boolean }): ValuesIndices;

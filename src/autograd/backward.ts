@@ -88,6 +88,6 @@ export function retainGradient(tensor: Tensor, gradient: Tensor): void {
   const current = tensor.grad;
   noGrad(() => {
     if (current) current.add_(gradient);
-    else tensor.setGradInternal(keep(gradient.detach().clone()));
+    else tensor.setGradInternal(keep(gradient.clone()));
   });
 }

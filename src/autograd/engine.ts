@@ -1,6 +1,6 @@
 // The autograd engine: graph nodes, saved tensors with version checks, and backward in topological order.
 import { ArgumentError, DisposedError, ShapeError, TorchError } from '../errors.js';
-import { keep } from '../scope.js';
+import { keep, tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 
@@ -253,7 +253,7 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
     const existing = buffer[index];
     if (!existing) buffer[index] = grad;
     else {
-      buffer[index] = withGradMode(createGraph, () => add(existing, grad));
+      buffer[index] = tidy(() => withGradMode(createGraph, () => add(existing, grad)));
       existing.dispose();
       grad.dispose();
     }
@@ -276,7 +276,7 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
       for (const hook of hooks) {
         const current = inputs[index];
         if (!current) continue;
-        const replaced = withGradMode(createGraph, () => hook(current));
+        const replaced = tidy(() => withGradMode(createGraph, () => hook(current)));
         if (replaced && replaced !== current) {
           checkGradShape(replaced, current.shape, `hook on ${node.name}`);
           inputs[index] = replaced.alias();
@@ -296,7 +296,8 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
     } else if ((!needed || needed.has(node)) && inputs.some((g) => g !== null)) {
       const materialized = node.materializeGrads ? inputs.map((g, i) => g ?? zeros(node.outputShapes[i])) : (inputs as Tensor[]);
       try {
-        outputs = withGradMode(createGraph, () => node.apply(materialized));
+        // tidy frees what the rule made along the way; what it returns (and, under createGraph, its graph) stays.
+        outputs = tidy(() => withGradMode(createGraph, () => node.apply(materialized)));
       } catch (error) {
         for (const g of materialized) if (g && !stolen.has(g)) g.dispose();
         for (const buffer of buffers.values()) for (const g of buffer) g?.dispose();
@@ -335,7 +336,7 @@ function accumulate(variable: Tensor, grad: Tensor, createGraph: boolean, stolen
       stolen.add(grad);
       variable.setGradInternal(keep(grad));
     } else {
-      variable.setGradInternal(keep(withGradMode(false, () => grad.detach().clone())));
+      variable.setGradInternal(keep(withGradMode(false, () => grad.clone())));
     }
     return;
   }

@@ -3,7 +3,6 @@ import { ArgumentError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { AutogradError, SavedTensor, recordNode, shouldRecord, type MaybeTensor } from './engine.js';
 import { noGrad } from './grad-mode.js';
-import { zeros } from './tensor-ops.js';
 
 /** The ctx a Function's forward fills and its backward reads; user attributes may be set on it too. */
 export class Ctx {
@@ -70,55 +69,59 @@ export class Function {
     throw new AutogradError(`${this.name} must implement static backward(ctx, ...gradOutputs)`);
   }
 
-  static apply<T extends Tensor | Tensor[] = Tensor>(this: FunctionClass, ...args: unknown[]): T {
-    const ctx = new Ctx();
-    ctx.needsInputGrad = args.map((a) => a instanceof Tensor && a.requiresGrad);
-    const tensorArguments = args.map((a, i) => (a instanceof Tensor ? i : -1)).filter((i) => i >= 0);
-    const inputs = tensorArguments.map((i) => args[i] as Tensor);
-    const result = noGrad(() => this.forward(ctx, ...args));
-    const multiple = Array.isArray(result);
-    const rawOutputs = (multiple ? result : [result]) as unknown[];
-    rawOutputs.forEach((o, i) => {
-      if (!(o instanceof Tensor)) throw new AutogradError(`${this.name}.forward must return a tensor or an array of tensors; output ${i} is not a tensor`);
-    });
-    if (!shouldRecord(inputs)) return result as T;
-
-    // An input returned as-is becomes a new handle, so giving it a gradFn does not rewrite the input.
-    const outputs = (rawOutputs as Tensor[]).map((o) => (inputs.includes(o) && !ctx.dirty.has(o) ? o.alias() : o));
-    const differentiable = outputs.filter((o) => !ctx.nonDifferentiable.has(o) && !ctx.nonDifferentiable.has(rawOutputs[outputs.indexOf(o)] as Tensor) && o.dtype === 'float32');
-    const shapes = differentiable.map((o) => o.shape);
-    const name = `${this.name}Backward`;
-    const cls = this;
-    recordNode(name, inputs, differentiable, (grads) => {
-      const given: MaybeTensor[] = ctx.materializeGrads ? grads : grads.map((g) => g);
-      const returned = cls.backward(ctx, ...given);
-      const list = Array.isArray(returned) ? returned : [returned];
-      if (list.length < args.length || list.slice(args.length).some((g) => g !== null && g !== undefined)) {
-        throw new AutogradError(`function ${name} returned an incorrect number of gradients (expected ${args.length}, got ${list.length})`);
-      }
-      return tensorArguments.map((argumentIndex) => {
-        const g = list[argumentIndex] ?? null;
-        const input = args[argumentIndex] as Tensor;
-        if (g === null) return null;
-        if (!(g instanceof Tensor)) throw new AutogradError(`function ${name} returned a non-tensor gradient at index ${argumentIndex}`);
-        if (g.shape.length !== input.shape.length || g.shape.some((s, d) => s !== input.shape[d])) {
-          throw new AutogradError(`Function ${name} returned an invalid gradient at index ${argumentIndex} - got [${g.shape.join(', ')}] but expected shape compatible with [${input.shape.join(', ')}]`);
-        }
-        return g;
-      });
-    }, []);
-    // The ctx's saved tensors belong to this node: tidy keeps them with the graph, backward releases them.
-    const node = differentiable[0]?.gradFn;
-    if (node) {
-      node.materializeGrads = ctx.materializeGrads;
-      const release = node.release.bind(node);
-      node.release = () => { release(); ctx.release(); };
-      const aliases = node.savedAliases.bind(node);
-      node.savedAliases = () => [...aliases(), ...ctx.savedAliases()];
-    }
-    void shapes;
-    void zeros;
-    if (!multiple) return outputs[0] as T;
-    return outputs as T;
+  /**
+   * F.apply(...args) runs forward and records backward. A getter returning a bound function, so the
+   * lecture's `const relu = MyReLU.apply; relu(x)` works as in PyTorch.
+   */
+  static get apply(): <T extends Tensor | Tensor[] = Tensor>(...args: unknown[]) => T {
+    return (...args: unknown[]) => applyFunction(this as unknown as FunctionClass, args);
   }
+}
+
+function applyFunction<T>(cls: FunctionClass, args: unknown[]): T {
+  const ctx = new Ctx();
+  ctx.needsInputGrad = args.map((a) => a instanceof Tensor && a.requiresGrad);
+  const tensorArguments = args.map((a, i) => (a instanceof Tensor ? i : -1)).filter((i) => i >= 0);
+  const inputs = tensorArguments.map((i) => args[i] as Tensor);
+  const result = noGrad(() => cls.forward(ctx, ...args));
+  const multiple = Array.isArray(result);
+  const rawOutputs = (multiple ? result : [result]) as unknown[];
+  rawOutputs.forEach((o, i) => {
+    if (!(o instanceof Tensor)) throw new AutogradError(`${cls.name}.forward must return a tensor or an array of tensors; output ${i} is not a tensor`);
+  });
+  if (!shouldRecord(inputs)) return result as T;
+
+  // An input returned as-is becomes a new handle, so giving it a gradFn does not rewrite the input.
+  const outputs = (rawOutputs as Tensor[]).map((o) => (inputs.includes(o) && !ctx.dirty.has(o) ? o.alias() : o));
+  const differentiable = outputs.filter((o) => !ctx.nonDifferentiable.has(o) && !ctx.nonDifferentiable.has(rawOutputs[outputs.indexOf(o)] as Tensor) && o.dtype === 'float32');
+  const name = `${cls.name}Backward`;
+  recordNode(name, inputs, differentiable, (grads) => {
+    const given: MaybeTensor[] = ctx.materializeGrads ? grads : grads.map((g) => g);
+    const returned = cls.backward(ctx, ...given);
+    const list = Array.isArray(returned) ? returned : [returned];
+    if (list.length < args.length || list.slice(args.length).some((g) => g !== null && g !== undefined)) {
+      throw new AutogradError(`function ${name} returned an incorrect number of gradients (expected ${args.length}, got ${list.length})`);
+    }
+    return tensorArguments.map((argumentIndex) => {
+      const g = list[argumentIndex] ?? null;
+      const input = args[argumentIndex] as Tensor;
+      if (g === null) return null;
+      if (!(g instanceof Tensor)) throw new AutogradError(`function ${name} returned a non-tensor gradient at index ${argumentIndex}`);
+      if (g.shape.length !== input.shape.length || g.shape.some((s, d) => s !== input.shape[d])) {
+        throw new AutogradError(`Function ${name} returned an invalid gradient at index ${argumentIndex} - got [${g.shape.join(', ')}] but expected shape compatible with [${input.shape.join(', ')}]`);
+      }
+      return g;
+    });
+  }, []);
+  // The ctx's saved tensors belong to this node: tidy keeps them with the graph, backward releases them.
+  const node = differentiable[0]?.gradFn;
+  if (node) {
+    node.materializeGrads = ctx.materializeGrads;
+    const release = node.release.bind(node);
+    node.release = () => { release(); ctx.release(); };
+    const aliases = node.savedAliases.bind(node);
+    node.savedAliases = () => [...aliases(), ...ctx.savedAliases()];
+  }
+  if (!multiple) return outputs[0] as T;
+  return outputs as T;
 }

@@ -3,7 +3,7 @@ import { wasm } from '../backend/wasm/device.js';
 import { ReduceOp, type ReduceOpName } from '../backend/wasm/kernels.js';
 import { DtypeError, IndexError, ArgumentError } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { convertTensor, fill_ } from './elementwise.js';
+import { compare, convertTensor, fill_ } from './elementwise.js';
 import { addressOf, contiguousStrides, describeValue, emptyTensor, isContiguous, normalizeDim, numelOf, formatShape } from './support.js';
 import { contiguous } from './shape.js';
 import { record } from '../autograd/engine.js';
@@ -176,5 +176,23 @@ export function softmax(x: Tensor, dimArgument: number | { dim: number }, logari
   wasm.parallelFor(lines, (b, e) => wasm.kernels.softmax_f32(logarithm ? 1 : 0, outAddress, xAddress, n, inner, b, e));
   if (source !== x) source.dispose();
   record(logarithm ? 'LogSoftmaxBackward0' : 'SoftmaxBackward0', [x], [out], () => derivatives.softmax(x.dim() === 0 ? 0 : d, logarithm), () => [out]);
+  return out;
+}
+
+/** all()/any(): whether every (some) element is non-zero, over all dims or the given ones; bool results. */
+export function logical(which: 'all' | 'any', x: Tensor, ...args: ReduceArgs): Tensor {
+  void x.storage;
+  const { dim, keepdim } = parseReduceArgs(args, which);
+  const dims = reducedDims(dim, x.dim(), which);
+  const flags = x.dtype === 'bool' ? x : compare('ne', x, 0);
+  const asInt = convertTensor(flags, 'int32');
+  if (flags !== x) flags.dispose();
+  const shape = outputShape(x.shape, dims, keepdim);
+  const result = emptyTensor(shape, 'int32');
+  if (dims.reduce((n, d) => n * x.shape[d], 1) === 0) fill_(result, which === 'all' ? 1 : 0);
+  else runReduce(which === 'all' ? 'min' : 'max', asInt, dims, result, null, 1);
+  asInt.dispose();
+  const out = convertTensor(result, 'bool');
+  result.dispose();
   return out;
 }
