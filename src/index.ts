@@ -3,6 +3,7 @@ import { wasm } from './backend/wasm/device.js';
 import { Tensor, type Scalar, type TensorOrScalar } from './tensor.js';
 import type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
 import * as elementwise from './ops/elementwise.js';
+import { ArgumentError } from './errors.js';
 
 export { Tensor } from './tensor.js';
 export type { Scalar, TensorOrScalar, NestedList, Device } from './tensor.js';
@@ -30,12 +31,39 @@ export const version = '0.1.0';
 /** Facts about the WebAssembly backend in use: SIMD, relaxed SIMD, threads, memory, and why anything is missing. */
 export const backend = {
   info: () => wasm.info(),
+  /** Resolves once every worker thread asked for is running. */
+  ready: () => wasm.pool.ready(),
+  /**
+   * For tests of fault handling: the next parallel op makes worker `index` throw ('fail') or stop mid-tile
+   * ('die'); `stallTimeoutMs` is how long a worker may make no progress before it is declared dead.
+   */
+  injectWorkerFault: (kind: 'fail' | 'die', index = 0, stallTimeoutMs?: number) => {
+    if (stallTimeoutMs !== undefined) wasm.pool.stallTimeoutMs = stallTimeoutMs;
+    wasm.pool.injectFault(kind, index);
+  },
   /**
    * Frees now the storage of every tensor whose handle was garbage-collected (Node: a synchronous GC; the
    * allocator also does this before it grows the memory). Returns false where the engine cannot.
    */
   collectGarbage: () => wasm.reclaimer.reclaim(),
 };
+
+/**
+ * torch.set_num_threads: threads for kernels, the calling thread included (default: the cores available).
+ * Workers start in the background; await the result to know they run.
+ */
+export function setNumThreads(threads: number): Promise<void> {
+  if (!Number.isInteger(threads) || threads < 1) throw new ArgumentError(`setNumThreads: expected a positive integer, got ${String(threads)}`);
+  if (threads > 1 && wasm.info().notes.some((n) => n.includes('one thread'))) return Promise.resolve();
+  return wasm.pool.resize(threads);
+}
+
+/** torch.get_num_threads: the threads asked for (backend.info().threads says how many run now). */
+export function getNumThreads(): number {
+  return wasm.pool.requested;
+}
+
+export { WorkerError } from './backend/wasm/pool.js';
 
 /** Disposes every tensor in a (nested) array or object. */
 export function dispose(...values: unknown[]): void {

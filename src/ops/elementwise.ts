@@ -56,7 +56,7 @@ export function convertInto(out: Tensor, source: Tensor | Scalar): void {
   const desc = wasm.describe(out.shape, [out.strides as number[], from.strides]);
   const outAddress = addressOf(out);
   const total = out.numel();
-  wasm.parallelFor(total, (begin, end) => wasm.kernels.convert(dtypeCode(sourceDtype), dtypeCode(out.dtype), outAddress, from.address, desc, begin, end));
+  wasm.launch('convert', [dtypeCode(sourceDtype), dtypeCode(out.dtype), outAddress, from.address, desc], total, 0.5);
 }
 
 export function convertTensor(x: Tensor, dtype: Dtype): Tensor {
@@ -110,6 +110,8 @@ export function inPlaceTracked(self: Tensor, operands: readonly unknown[], where
 
 // ------------------------------------------------------------------------------------------ unary
 
+/** Ops that cost about a memory pass; the others evaluate a polynomial per element. */
+const cheapUnary = new Set<UnaryOpName>(['neg', 'abs', 'relu', 'floor', 'ceil', 'round', 'trunc', 'sign', 'clamp', 'square', 'leakyRelu', 'sqrt', 'rsqrt', 'reciprocal']);
 const floatOnlyUnary = new Set<UnaryOpName>(['exp', 'log', 'sqrt', 'rsqrt', 'sigmoid', 'tanh', 'gelu', 'geluTanh', 'sin', 'cos', 'reciprocal', 'silu', 'erf']);
 const identityOnIntegers = new Set<UnaryOpName>(['floor', 'ceil', 'round', 'trunc']);
 
@@ -117,8 +119,7 @@ function runUnary(op: UnaryOpName, out: Tensor, x: Tensor, p0: number, p1: numbe
   const desc = wasm.describe(out.shape, [out.strides as number[], x.strides as number[]]);
   const outAddress = addressOf(out), xAddress = addressOf(x);
   const code = UnaryOp[op];
-  if (x.dtype === 'float32') wasm.parallelFor(out.numel(), (b, e) => wasm.kernels.unary_f32(code, outAddress, xAddress, desc, p0, p1, b, e));
-  else wasm.parallelFor(out.numel(), (b, e) => wasm.kernels.unary_i32(code, outAddress, xAddress, desc, p0, p1, b, e));
+  wasm.launch(x.dtype === 'float32' ? 'unary_f32' : 'unary_i32', [code, outAddress, xAddress, desc, p0, p1], out.numel(), cheapUnary.has(op) ? 0.5 : 3);
 }
 
 /** Unary math: float-only ops compute int and bool inputs as float32, like PyTorch. */
@@ -237,8 +238,7 @@ function runBinary(op: BinaryOpName, out: Tensor, a: TensorOrScalar, b: TensorOr
   const y = operandOf(b, out.shape, computeDtype, 1);
   const desc = wasm.describe(out.shape, [out.strides as number[], x.strides, y.strides]);
   const outAddress = addressOf(out), code = BinaryOp[op];
-  if (computeDtype === 'float32') wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.binary_f32(code, outAddress, x.address, y.address, desc, alpha, s, e));
-  else wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.binary_i32(code, outAddress, x.address, y.address, desc, alpha, s, e));
+  wasm.launch(computeDtype === 'float32' ? 'binary_f32' : 'binary_i32', [code, outAddress, x.address, y.address, desc, alpha], out.numel(), op === 'pow' ? 4 : 0.7);
 }
 
 function checkAlpha(alpha: unknown, op: string, dtype: Dtype): number {
@@ -345,7 +345,7 @@ export function compare(op: CompareOpName, a: Tensor, b: unknown): Tensor {
   const x = operandOf(left.operand, shape, compute, 0), y = operandOf(right.operand, shape, compute, 1);
   const desc = wasm.describe(shape, [out.strides as number[], x.strides, y.strides]);
   const outAddress = addressOf(out), dtype = dtypeCode(compute), code = CompareOp[op];
-  wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.compare(dtype, code, outAddress, x.address, y.address, desc, s, e));
+  wasm.launch('compare', [dtype, code, outAddress, x.address, y.address, desc], out.numel(), 1);
   left.temporary?.dispose();
   right.temporary?.dispose();
   return out;
@@ -363,7 +363,7 @@ function runWhere(out: Tensor, condition: Tensor, a: TensorOrScalar, b: TensorOr
   const x = operandOf(a, out.shape, out.dtype, 0), y = operandOf(b, out.shape, out.dtype, 1);
   const desc = wasm.describe(out.shape, [out.strides as number[], c.strides, x.strides, y.strides]);
   const outAddress = addressOf(out), bytes = out.dtype === 'bool' ? 1 : 4;
-  wasm.parallelFor(out.numel(), (s, e) => wasm.kernels.where_select(bytes, outAddress, c.address, x.address, y.address, desc, s, e));
+  wasm.launch('where_select', [bytes, outAddress, c.address, x.address, y.address, desc], out.numel(), 1);
 }
 
 /** torch.where(condition, input, other): input where condition is true, other elsewhere, all broadcast. */

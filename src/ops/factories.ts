@@ -195,7 +195,7 @@ export function arange(...args: unknown[]): Tensor {
   const count = Math.ceil((end - start) / step);
   const out = emptyTensor([count], dtype);
   const address = addressOf(out), code = dtypeCode(dtype);
-  wasm.parallelFor(count, (b, e) => wasm.kernels.sequence(code, address, start, step, end, 0, b, e));
+  wasm.launch('sequence', [code, address, start, step, end, 0], count, 1);
   return finish(out, options);
 }
 
@@ -206,7 +206,7 @@ export function linspace(start: number, end: number, steps: number, options?: Fa
   const dtype = readOptions(options, 'linspace').dtype ?? 'float32';
   const out = emptyTensor([count], dtype);
   const address = addressOf(out), code = dtypeCode(dtype);
-  wasm.parallelFor(count, (b, e) => wasm.kernels.sequence(code, address, start, 0, end, count, b, e));
+  wasm.launch('sequence', [code, address, start, 0, end, count], count, 1);
   return finish(out, options);
 }
 

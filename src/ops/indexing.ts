@@ -36,7 +36,7 @@ function runGather(out: Tensor, x: Tensor, dim: number, indexAddress: number, in
   xStrides[dim] = 0;
   const desc = wasm.describe(out.shape, [out.strides as number[], indexStrides, xStrides]);
   const outAddress = addressOf(out), xAddress = addressOf(x), bytes = x.dtype === 'bool' ? 1 : 4, dimStride = x.strides[dim];
-  wasm.parallelFor(out.numel(), (b, e) => wasm.kernels.gather(bytes, outAddress, indexAddress, xAddress, desc, dimStride, b, e));
+  wasm.launch('gather', [bytes, outAddress, indexAddress, xAddress, desc, dimStride], out.numel(), 1);
 }
 
 export function indexSelect(x: Tensor, dim: number, indexArgument: unknown): Tensor {

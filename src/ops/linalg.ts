@@ -21,7 +21,8 @@ function checkMatrixOperand(x: unknown, where: string, name: string): Tensor {
  * of the micro-kernel height so every thread count gives the same bits.
  */
 function gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, bRow: number, bCol: number, c: number, cRow: number): void {
-  wasm.kernels.gemm_f32(m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, 0, wasm.gemmScratch, 0, m);
+  // Argument 12 is the packing scratch: each thread uses its own.
+  wasm.launch('gemm_f32', [m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, 0, wasm.gemmScratch], m, (2 * n * k) / 40, wasm.gemmRowBlock, 12);
 }
 
 export function mm(a: unknown, b: unknown): Tensor {

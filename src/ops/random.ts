@@ -38,14 +38,14 @@ function nextStream(count: number): [number, number, number, number] {
   return words;
 }
 
-type Fill = (out: number, stream: [number, number, number, number], begin: number, end: number) => void;
 
-function fillRandom(target: Tensor, fill: Fill): void {
+
+/** Fills target from the generator's stream with `kernel`, whose arguments after the stream are `parameters`. */
+function fillRandom(target: Tensor, kernel: 'random_uniform_f32' | 'random_normal_f32' | 'random_int_i32', parameters: [number, number], nsPerItem: number): void {
   const direct = isContiguous(target);
   const out = direct ? target : emptyTensor(target.shape, target.dtype);
   const stream = nextStream(out.numel());
-  const address = addressOf(out);
-  wasm.parallelFor(out.numel(), (b, e) => fill(address, stream, b, e));
+  wasm.launch(kernel, [addressOf(out), ...stream, ...parameters], out.numel(), nsPerItem);
   if (!direct) {
     convertInto(target, out);
     out.dispose();
@@ -57,7 +57,7 @@ export function uniform_(target: Tensor, low = 0, high = 1): void {
   if (target.dtype !== 'float32') throw new DtypeError(`uniform_: expected a float32 tensor, got ${target.dtype}`);
   checkNotInGraph(target, 'uniform_');
   if (!(low <= high)) throw new ArgumentError(`uniform_ expects to return a [from, to) range, but found from=${low} > to=${high}`);
-  fillRandom(target, (out, [s0, s1, o0, o1], b, e) => wasm.kernels.random_uniform_f32(out, s0, s1, o0, o1, low, high, b, e));
+  fillRandom(target, 'random_uniform_f32', [low, high], 5);
   target.storage.version++;
 }
 
@@ -66,7 +66,7 @@ export function normal_(target: Tensor, mean = 0, std = 1): void {
   if (target.dtype !== 'float32') throw new DtypeError(`normal_: expected a float32 tensor, got ${target.dtype}`);
   checkNotInGraph(target, 'normal_');
   if (!(std >= 0)) throw new ArgumentError(`normal expects std >= 0.0, but found std ${std}`);
-  fillRandom(target, (out, [s0, s1, o0, o1], b, e) => wasm.kernels.random_normal_f32(out, s0, s1, o0, o1, mean, std, b, e));
+  fillRandom(target, 'random_normal_f32', [mean, std], 15);
   target.storage.version++;
 }
 
@@ -74,6 +74,6 @@ export function randomIntegers(shape: Shape, low: number, high: number): Tensor 
   if (!Number.isInteger(low) || !Number.isInteger(high)) throw new ArgumentError(`randint: low and high must be integers, got ${low} and ${high}`);
   if (high <= low) throw new ArgumentError(`random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
   const out = emptyTensor(shape, 'int32');
-  fillRandom(out, (address, [s0, s1, o0, o1], b, e) => wasm.kernels.random_int_i32(address, s0, s1, o0, o1, low, high, b, e));
+  fillRandom(out, 'random_int_i32', [low, high], 6);
   return out;
 }

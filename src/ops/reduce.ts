@@ -55,7 +55,7 @@ function runReduce(op: ReduceOpName, x: Tensor, dims: readonly number[], values:
   const desc = wasm.describeWords([outerShape.length, innerShape.length, ...outerShape, ...outerStrides, ...outStrides, ...innerShape, ...innerStrides]);
   const valuesAddress = values ? addressOf(values) : 0, indicesAddress = indices ? addressOf(indices) : 0;
   const xAddress = addressOf(x), dtype = x.dtype === 'float32' ? 0 : 1, code = ReduceOp[op];
-  wasm.parallelFor(numelOf(outerShape), (b, e) => wasm.kernels.reduce(dtype, code, valuesAddress, indicesAddress, xAddress, desc, scale, b, e));
+  wasm.launch('reduce', [dtype, code, valuesAddress, indicesAddress, xAddress, desc, scale], numelOf(outerShape), 0.5 * numelOf(innerShape) + 20);
 }
 
 function outputShape(shape: readonly number[], dims: readonly number[], keepdim: boolean): number[] {
@@ -173,7 +173,7 @@ export function softmax(x: Tensor, dimArgument: number | { dim: number }, logari
   const inner = numelOf(x.shape.slice(d + 1));
   const lines = n === 0 ? 0 : x.numel() / n;
   const outAddress = addressOf(out), xAddress = addressOf(source);
-  wasm.parallelFor(lines, (b, e) => wasm.kernels.softmax_f32(logarithm ? 1 : 0, outAddress, xAddress, n, inner, b, e));
+  wasm.launch('softmax_f32', [logarithm ? 1 : 0, outAddress, xAddress, n, inner], lines, 4 * n);
   if (source !== x) source.dispose();
   record(logarithm ? 'LogSoftmaxBackward0' : 'SoftmaxBackward0', [x], [out], () => derivatives.softmax(x.dim() === 0 ? 0 : d, logarithm), () => [out]);
   return out;

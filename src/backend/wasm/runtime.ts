@@ -3,6 +3,8 @@ import { relaxedKernelsBase64, simdKernelsBase64 } from '../../generated/kernels
 import { Allocator } from './allocator.js';
 import type { Kernels } from './kernels.js';
 import { createReclaimer, type Reclaimer } from './reclaim.js';
+import { ThreadPool } from './pool.js';
+import { jobBlockBytes, type DispatchableKernel } from './dispatch.js';
 
 const pageBytes = 65536;
 /** 4 GiB: wasm32's limit. Pointers at or above 2 GiB come back negative through i32 (wasm-notes 16). */
@@ -12,7 +14,10 @@ export const maximumMemoryBytes = 65536 * pageBytes;
 const descriptorAddress = 256;
 const descriptorWords = 512;
 const scalarAddress = descriptorAddress + descriptorWords * 4;
+const jobBlockAddress = 8192;
 const heapStart = 65536;
+/** Work below this many nanoseconds (estimated) runs on the calling thread: waking workers costs more. */
+const parallelThresholdNs = 40_000;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -26,6 +31,7 @@ export interface BackendInfo {
   relaxedSimd: boolean;
   kernels: 'relaxed' | 'simd';
   threads: number;
+  threadsRequested: number;
   memoryBytes: number;
   maximumMemoryBytes: number;
   synchronousReclaim: boolean;
@@ -38,8 +44,8 @@ export class WasmRuntime {
   readonly module: WebAssembly.Module;
   readonly allocator: Allocator;
   readonly relaxed: boolean;
-  readonly gemmScratch: number;
   readonly gemmRowBlock: number;
+  readonly pool: ThreadPool;
   readonly reclaimer: Reclaimer;
   readonly notes: string[];
   #buffer: ArrayBufferLike;
@@ -57,7 +63,11 @@ export class WasmRuntime {
     this.notes = notes;
     this.allocator = new Allocator({ memory, heapStart, maximumBytes: maximumMemoryBytes, reclaim: () => { reclaimer.reclaim(); } });
     this.gemmRowBlock = this.kernels.gemm_row_block();
-    this.gemmScratch = this.allocator.allocate(this.kernels.gemm_scratch_bytes());
+    const scratchBytes = this.kernels.gemm_scratch_bytes();
+    this.pool = new ThreadPool({
+      module, memory, jobBlock: jobBlockAddress, kernels: instance.exports as never,
+      allocateScratch: () => this.allocator.allocate(scratchBytes),
+    });
     this.#buffer = memory.buffer;
     this.#refreshViews();
   }
@@ -123,9 +133,26 @@ export class WasmRuntime {
     return address;
   }
 
-  /** Runs body over [0, workItems) — in pieces on the thread pool once there is one. */
-  parallelFor(workItems: number, body: (begin: number, end: number) => void): void {
-    if (workItems > 0) body(0, workItems);
+  /** The calling thread's GEMM packing scratch. */
+  get gemmScratch(): number {
+    return this.pool.callerScratch();
+  }
+
+  /**
+   * Runs kernel(...args, begin, end) over [0, workItems): on this thread when the estimated work
+   * (nsPerItem each) is small, else in tiles on the pool. Tile boundaries are multiples of `align`;
+   * `scratchArgument` names the argument each thread replaces with its own scratch block.
+   */
+  launch(kernel: DispatchableKernel, args: number[], workItems: number, nsPerItem: number, align = 1, scratchArgument = -1): void {
+    if (workItems <= 0) return;
+    const threads = this.pool.threads;
+    if (threads === 1 || workItems * nsPerItem < parallelThresholdNs || workItems < 2 * align) {
+      (this.kernels[kernel] as (...a: number[]) => void)(...args, 0, workItems);
+      return;
+    }
+    // GEMM tiles repack B, so one tile per thread; other kernels take a few per thread to balance load.
+    const tiles = Math.min(Math.ceil(workItems / align), scratchArgument >= 0 ? threads : threads * 4);
+    this.pool.run(kernel, args, workItems, tiles, align, scratchArgument);
   }
 
   info(): BackendInfo {
@@ -133,11 +160,12 @@ export class WasmRuntime {
       simd: true,
       relaxedSimd: this.relaxed,
       kernels: this.relaxed ? 'relaxed' : 'simd',
-      threads: 1,
+      threads: this.pool.threads,
       memoryBytes: this.memory.buffer.byteLength,
       maximumMemoryBytes: maximumMemoryBytes,
       synchronousReclaim: this.reclaimer.synchronous,
-      notes: [...this.notes],
+      threadsRequested: this.pool.requested,
+      notes: [...this.notes, ...this.pool.notes],
     };
   }
 }
@@ -175,5 +203,27 @@ export async function createRuntime(onCollected: (held: unknown) => void, option
   const memory = new WebAssembly.Memory({ initial: 64, maximum: maximumMemoryBytes / pageBytes, shared: true });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const reclaimer = await createReclaimer(onCollected);
-  return new WasmRuntime(memory, module, instance, relaxed, reclaimer, notes);
+  const runtime = new WasmRuntime(memory, module, instance, relaxed, reclaimer, notes);
+  await runtime.pool.resize(await defaultThreads(notes)).catch((error) => {
+    notes.push(`worker threads could not start (${(error as Error).message}): running on one thread`);
+  });
+  return runtime;
+}
+
+/** The cores available, when workers can share the memory; else 1, with the reason in notes. */
+async function defaultThreads(notes: string[]): Promise<number> {
+  if (typeof SharedArrayBuffer === 'undefined') {
+    notes.push('SharedArrayBuffer is unavailable: one thread');
+    return 1;
+  }
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  if (isolated === false) {
+    notes.push('the page is not cross-origin isolated: one thread (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)');
+    return 1;
+  }
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    const os = await import('node:os');
+    return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  }
+  return Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
 }
