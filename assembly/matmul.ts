@@ -368,3 +368,21 @@ function packAGeneric(rows: i32, kc: i32, from: usize, rowBytes: usize, colBytes
     for (; r < MR; r++) store<f32>(out + (<usize>r << 2), 0);
   }
 }
+
+/**
+ * Columns [columnBegin, columnEnd) of C = A B (+ C): the split for products with few rows and many columns,
+ * where splitting rows would make every thread pack all of B. Each element is computed exactly as by
+ * gemm_f32, so any column split gives the same bits.
+ */
+export function gemm_f32_columns(
+  m: i32, n: i32, k: i32,
+  a: usize, aRowStride: i32, aColStride: i32,
+  b: usize, bRowStride: i32, bColStride: i32,
+  c: usize, cRowStride: i32, accumulate: i32, scratch: usize,
+  columnBegin: i32, columnEnd: i32,
+): void {
+  if (columnEnd <= columnBegin) return;
+  gemm_f32(m, columnEnd - columnBegin, k, a, aRowStride, aColStride,
+    b + (<usize>(columnBegin * bColStride) << 2), bRowStride, bColStride,
+    c + (<usize>columnBegin << 2), cRowStride, accumulate, scratch, 0, m);
+}

@@ -5,7 +5,7 @@
 /** Kernels that may run on workers; a job names one by its index here. */
 export const dispatchableKernels = [
   'unary_f32', 'unary_i32', 'binary_f32', 'binary_i32', 'compare', 'where_select', 'convert', 'reduce', 'softmax_f32',
-  'gather', 'sequence', 'random_uniform_f32', 'random_normal_f32', 'random_int_i32', 'gemm_f32',
+  'gather', 'sequence', 'random_uniform_f32', 'random_normal_f32', 'random_int_i32', 'gemm_f32', 'gemm_f32_columns',
 ] as const;
 export type DispatchableKernel = (typeof dispatchableKernels)[number];
 

@@ -20,6 +20,8 @@ export interface Kernels {
   random_int_i32(out: number, seedLo: number, seedHi: number, offsetLo: number, offsetHi: number, low: number, high: number, begin: number, end: number): void;
   gemm_f32(m: number, n: number, k: number, a: number, aRowStride: number, aColStride: number, b: number, bRowStride: number, bColStride: number,
     c: number, cRowStride: number, accumulate: number, scratch: number, rowBegin: number, rowEnd: number): void;
+  gemm_f32_columns(m: number, n: number, k: number, a: number, aRowStride: number, aColStride: number, b: number, bRowStride: number, bColStride: number,
+    c: number, cRowStride: number, accumulate: number, scratch: number, columnBegin: number, columnEnd: number): void;
   gemm_scratch_bytes(): number;
   gemm_row_block(): number;
 }
