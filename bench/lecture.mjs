@@ -22,7 +22,8 @@ function wasmtorchStep(x, y, w1, w2) {
   });
 }
 
-async function measureWasmtorch() {
+async function measureWasmtorch(threads) {
+  await torch.setNumThreads(threads);
   torch.manualSeed(0);
   const x = torch.randn(N, Din), y = torch.randn(N, Dout);
   const w1 = torch.randn(Din, H, { requiresGrad: true }), w2 = torch.randn(H, Dout, { requiresGrad: true });
@@ -87,15 +88,18 @@ samples.sort(); print(samples[2] * 1000)
   return null;
 }
 
-const ours = await measureWasmtorch();
+const ours = await measureWasmtorch(1);
+const oursTwo = await measureWasmtorch(Math.min(2, torch.getNumThreads() > 1 ? 2 : 1));
 const tfjs = await measureTfjs();
 const pytorch = measurePytorch();
 const info = torch.backend.info();
-console.log(`\nlecture two-layer net (N=${N}, D_in=${Din}, H=${H}, D_out=${Dout}), autograd + SGD, 1 thread, ms per step (median)`);
+console.log(`\nlecture two-layer net (N=${N}, D_in=${Din}, H=${H}, D_out=${Dout}), autograd + SGD, ms per step (median)`);
 const rows = [
-  [`wasmtorch (${info.kernels} kernels)`, (ours.perStep * 1e3).toFixed(3), '1.00'],
+  [`wasmtorch (${info.kernels} kernels), 1 thread`, (ours.perStep * 1e3).toFixed(3), '1.00'],
+  [`wasmtorch (${info.kernels} kernels), 2 threads`, (oursTwo.perStep * 1e3).toFixed(3), (oursTwo.perStep / ours.perStep).toFixed(2)],
   [`tfjs-backend-wasm ${tf.version_core} (tidy, backward by hand)`, (tfjs * 1e3).toFixed(3), (tfjs / ours.perStep).toFixed(2)],
 ];
 if (pytorch !== null) rows.push(['PyTorch (Debian, 1 thread)', pytorch.toFixed(3), (pytorch / 1e3 / ours.perStep).toFixed(2)]);
 console.log(table(['library', 'ms/step', 'their time / ours'], rows));
-console.log(`op overhead: add of two [64,100] tensors, recording grad: ${(ours.add * 1e6).toFixed(2)} µs; under noGrad: ${(ours.addNoGrad * 1e6).toFixed(2)} µs`);
+console.log(`op overhead: add of two [64,100] tensors, recording grad: ${(ours.add * 1e6).toFixed(2)} µs on 1 thread, ${(oursTwo.add * 1e6).toFixed(2)} µs on 2; ` +
+  `under noGrad: ${(ours.addNoGrad * 1e6).toFixed(2)} µs on 1 thread, ${(oursTwo.addNoGrad * 1e6).toFixed(2)} µs on 2`);

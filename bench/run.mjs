@@ -5,7 +5,8 @@ const here = new URL('.', import.meta.url).pathname;
 const only = process.argv[2];
 for (const kernels of ['relaxed', 'simd']) {
   if (only && only !== kernels) continue;
-  const env = { ...process.env, WASMTORCH_KERNELS: kernels };
+  // onnxruntime-web runs once (it does not depend on our kernel build).
+  const env = { ...process.env, WASMTORCH_KERNELS: kernels, BENCH_PEERS: kernels === 'relaxed' ? '1' : '0' };
   execFileSync(process.execPath, [`${here}matmul.mjs`], { stdio: 'inherit', env });
   execFileSync(process.execPath, [`${here}lecture.mjs`], { stdio: 'inherit', env });
 }
