@@ -1,4 +1,4 @@
-// Runs the golden-v1 cases (test/fixtures/golden: PyTorch 1.13, float64 references) through wasmtorch's forward ops.
+// Runs the golden-v1 cases (test/fixtures/golden: PyTorch 1.13, float64 references) through wasmtorch's forward ops, then their backward.
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
@@ -41,8 +41,8 @@ type Kwargs = Record<string, unknown>;
 /**
  * One golden op. `forward` returns the op's outputs in the case's order, from inputs named as torch names
  * them (input, other, mat2, exponent, …) and torch's keyword arguments. Backward needs no entry of its
- * own: when autograd lands, build the inputs with requiresGrad, seed each output's backward with
- * `upstream[k]` and compare `.grad` with `grads[i]` (SCHEMA.md, "Gradients") — generic over `forward`.
+ * own: runBackwardCase builds the inputs with requiresGrad, seeds each output's backward with
+ * `upstream[k]` and compares `.grad` with `grads[i]` (SCHEMA.md, "Gradients") — generic over `forward`.
  * Intermediate tensors a forward makes go through `keep` so they are freed.
  */
 interface GoldenOp {
@@ -155,6 +155,49 @@ function runCase(c: GoldenCase): void {
   }
 }
 
+/**
+ * The backward half (SCHEMA.md, "Gradients"): L = Σ_k sum(outputs[k] · upstream[k]) over the float outputs,
+ * seeded by out_k.backward(upstream[k]) (retaining the graph until the last), and each input's .grad
+ * compared with grads[i]. The gradient is w.r.t. the logical input, so an input built as a view becomes a
+ * leaf itself (`view.detach().requiresGrad_()`): still non-contiguous, its .grad has the view's shape.
+ * Inputs with requires_grad false must end with no .grad.
+ */
+function runBackwardCase(c: GoldenCase): void {
+  const tracker = new Tracker();
+  try {
+    const x: Inputs = {};
+    for (const input of c.inputs) {
+      const built = buildTensor(input, tracker.keep);
+      x[input.name] = input.requires_grad ? tracker.keep(built.detach().requiresGrad_()) : built;
+    }
+    const outputs = tracker.keep(OPS[c.op].forward(x, c.kwargs, tracker.keep));
+    expect(outputs.length, 'number of outputs').toBe(c.outputs.length);
+    const seeded = outputs.flatMap((out, k) => {
+      const upstream = c.upstream[k];
+      if (upstream === null) {
+        expect(out.requiresGrad, `output ${k} (integer) does not require grad`).toBe(false);
+        return [];
+      }
+      expect(out.requiresGrad, `output ${k} requires grad`).toBe(true);
+      return [[out, tracker.keep(buildTensor({ ...upstream, dtype: 'float32' }, tracker.keep))] as const];
+    });
+    expect(seeded.length, 'a float output to seed').toBeGreaterThan(0);
+    seeded.forEach(([out, upstream], k) => out.backward(upstream, { retainGraph: k < seeded.length - 1 }));
+    c.inputs.forEach((input, i) => {
+      const expected = c.grads[i];
+      const t = x[input.name];
+      if (expected === null) {
+        expect(input.requires_grad, `grads[${i}] is null only for inputs without requires_grad`).toBe(false);
+        expect(t.grad, `input "${input.name}" has no .grad`).toBeNull();
+        return;
+      }
+      expectTensor(t.grad, { ...expected, dtype: 'float32' }, { tol: c.tolerance, what: `grad of input "${input.name}"` });
+    });
+  } finally {
+    tracker.disposeAll();
+  }
+}
+
 let tensorsAtStart = 0;
 beforeAll(() => {
   tensorsAtStart = torch.memory().tensors;
@@ -186,6 +229,9 @@ for (const file of FILES) {
   if (runnable.length === 0) continue;
   describe(`golden/${file.group}`, () => {
     for (const c of runnable) it(c.id, () => runCase(c));
+  });
+  describe(`golden/${file.group} backward`, () => {
+    for (const c of runnable) it(c.id, () => runBackwardCase(c));
   });
 }
 
