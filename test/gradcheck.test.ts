@@ -99,6 +99,7 @@ const cases: Case[] = [
   ['where, broadcast branches [3] and [2,1]', () => [T([3]), T([2, 1], -1, 1, 2)], (a, b) => torch.where(B([[true, false, true], [false, true, true]]), a, b)],
   ['where, a number as the other branch', () => [T([2, 3])], (a) => a.where(B([true, false, true]), 0.5)],
   ['maskedFill, broadcast mask', () => [T([2, 3])], (a) => a.maskedFill(B([false, true, false]), 0.5)],
+  ['maskedFill with a 0-d value tensor (the value gets a gradient too)', () => [T([2, 3]), L([0.5], [])], (a, v) => a.maskedFill(B([false, true, false]), v)],
   ['clone', () => [T([2, 3])], (a) => a.clone()],
   // ---- reductions
   ['sum()', () => [T([2, 3])], (a) => a.sum()],
