@@ -124,7 +124,12 @@ export class Tensor {
   }
 
   /** Computes the gradient of this tensor w.r.t. graph leaves and accumulates it into their .grad. */
-  backward(gradient?: Tensor | null, options?: { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] }): void {
+  backward(gradient?: Tensor | null | { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] }, options?: { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] }): void {
+    if (gradient !== null && gradient !== undefined && !(gradient instanceof Tensor)) {
+      // backward({ retainGraph: true }): options without a gradient.
+      options = gradient;
+      gradient = undefined;
+    }
     engineCalls.backward([this], gradient === undefined || gradient === null ? undefined : [gradient], options);
   }
 

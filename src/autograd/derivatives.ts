@@ -137,8 +137,12 @@ export const derivatives = {
     ];
   },
 
+  /** inputs [self, value]: a 0-d value tensor gets the gradient of every position it filled. */
   maskedFill(shape: readonly number[]): BackwardFunction {
-    return ([g], { saved: [mask] }) => [sumTo(g.maskedFill(mask, 0), shape)];
+    return ([g], { saved: [mask], needsInputGrad: n }) => [
+      needs(n, 0) ? sumTo(g.maskedFill(mask, 0), shape) : null,
+      needs(n, 1) ? ops.where(mask, g, 0).sum() : null,
+    ];
   },
 
   identity(): BackwardFunction {

@@ -83,6 +83,11 @@ export class Node {
     return this.#released;
   }
 
+  /** @internal */
+  setSaved(saved: (SavedTensor | null)[]): void {
+    this.#saved = saved;
+  }
+
   /** The aliases this node keeps (tidy keeps them when an output escapes). */
   savedAliases(): Tensor[] {
     return this.#saved.filter((s): s is SavedTensor => s !== null).map((s) => s.alias);
@@ -148,9 +153,11 @@ export function shouldRecord(inputs: readonly (Tensor | null | undefined)[]): bo
  * tensors backward will read (version-checked). Call only when shouldRecord(inputs) is true.
  */
 export function recordNode(name: string, inputs: readonly (Tensor | null | undefined)[], outputs: readonly Tensor[], backward: BackwardFunction, save: readonly (Tensor | null | undefined)[] = []): Node {
-  const saved = save.map((tensor) => (tensor ? new SavedTensor(tensor, tensor.alias()) : null));
-  const node = new Node(name, inputs.map((input) => (input ? edgeOf(input) : null)), backward, saved, outputs.map((o) => o.shape));
+  const node = new Node(name, inputs.map((input) => (input ? edgeOf(input) : null)), backward, [], outputs.map((o) => o.shape));
   outputs.forEach((output, index) => output.setGradFn(node, index));
+  // Saved after the outputs got their gradFn: a saved output then carries it, so rules that read their
+  // own output (exp, tanh, softmax, ...) stay differentiable under createGraph.
+  node.setSaved(save.map((tensor) => (tensor ? new SavedTensor(tensor, tensor.alias()) : null)));
   return node;
 }
 
@@ -232,14 +239,16 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
     needed = new Set();
     const targets = new Set(capture.filter((e): e is Edge => e !== null).map(([node]) => node));
     const leadsToTarget = new Map<Node, boolean>();
+    // A node runs when a target lies below it; a target itself runs only if another target lies below it.
     const visit = (node: Node): boolean => {
       const known = leadsToTarget.get(node);
       if (known !== undefined) return known;
-      leadsToTarget.set(node, false);
-      let result = targets.has(node);
-      for (const edge of node.nextFunctions) if (edge && visit(edge[0])) result = true;
+      leadsToTarget.set(node, targets.has(node));
+      let below = false;
+      for (const edge of node.nextFunctions) if (edge && visit(edge[0])) below = true;
+      if (below) needed!.add(node);
+      const result = below || targets.has(node);
       leadsToTarget.set(node, result);
-      if (result) needed!.add(node);
       return result;
     };
     for (const node of dependencies.keys()) visit(node);
@@ -286,7 +295,8 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
     }
     if (capture) {
       capture.forEach((edge, i) => {
-        if (edge && edge[0] === node && inputs[edge[1]]) captured[i] = keep(inputs[edge[1]]!.alias());
+        // Created in the caller's scope (not a node's tidy), so an enclosing tidy frees them.
+        if (edge && edge[0] === node && inputs[edge[1]]) captured[i] = inputs[edge[1]]!.alias();
       });
     }
 

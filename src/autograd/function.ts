@@ -93,9 +93,10 @@ function applyFunction<T>(cls: FunctionClass, args: unknown[]): T {
 
   // An input returned as-is becomes a new handle, so giving it a gradFn does not rewrite the input.
   const outputs = (rawOutputs as Tensor[]).map((o) => (inputs.includes(o) && !ctx.dirty.has(o) ? o.alias() : o));
-  const differentiable = outputs.filter((o) => !ctx.nonDifferentiable.has(o) && !ctx.nonDifferentiable.has(rawOutputs[outputs.indexOf(o)] as Tensor) && o.dtype === 'float32');
+  const isDifferentiable = (o: Tensor, i: number) => !ctx.nonDifferentiable.has(o) && !ctx.nonDifferentiable.has(rawOutputs[i] as Tensor) && o.dtype === 'float32';
   const name = `${cls.name}Backward`;
-  recordNode(name, inputs, differentiable, (grads) => {
+  // Every output keeps its slot (backward receives one gradient per output); non-differentiable ones get no gradFn.
+  const node = recordNode(name, inputs, outputs, (grads) => {
     const given: MaybeTensor[] = ctx.materializeGrads ? grads : grads.map((g) => g);
     const returned = cls.backward(ctx, ...given);
     const list = Array.isArray(returned) ? returned : [returned];
@@ -113,15 +114,13 @@ function applyFunction<T>(cls: FunctionClass, args: unknown[]): T {
       return g;
     });
   }, []);
+  outputs.forEach((o, i) => { if (!isDifferentiable(o, i)) o.setGradFn(null); });
+  node.materializeGrads = ctx.materializeGrads;
   // The ctx's saved tensors belong to this node: tidy keeps them with the graph, backward releases them.
-  const node = differentiable[0]?.gradFn;
-  if (node) {
-    node.materializeGrads = ctx.materializeGrads;
-    const release = node.release.bind(node);
-    node.release = () => { release(); ctx.release(); };
-    const aliases = node.savedAliases.bind(node);
-    node.savedAliases = () => [...aliases(), ...ctx.savedAliases()];
-  }
+  const release = node.release.bind(node);
+  node.release = () => { release(); ctx.release(); };
+  const aliases = node.savedAliases.bind(node);
+  node.savedAliases = () => [...aliases(), ...ctx.savedAliases()];
   if (!multiple) return outputs[0] as T;
   return outputs as T;
 }

@@ -68,7 +68,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: Tensor[]
           if (k === outputIndex) oneHot[element] = 1;
           return fromArray(oneHot, o.shape);
         });
-        const grads = grad(outputs, differentiable, { gradOutputs, allowUnused: true });
+        if (!outputs[outputIndex].requiresGrad) return; // a constant output: its row of the Jacobian is zero
+        const live = outputs.map((o, k) => [o, gradOutputs[k]] as const).filter(([o]) => o.requiresGrad);
+        const grads = grad(live.map(([o]) => o), differentiable, { gradOutputs: live.map(([, g]) => g), allowUnused: true });
         grads.forEach((g, i) => {
           if (!g) return;
           const values = g.toArray();
@@ -86,7 +88,8 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: Tensor[]
       const original = element.item() as number;
       const evaluate = (value: number) => {
         noGrad(() => element.fill_(value));
-        return tidy(() => noGrad(() => asList(fn(...inputs)).flatMap((o) => Array.from(o.toArray()))));
+        // Grad mode stays on: gradgradcheck's function itself calls autograd.grad.
+        return tidy(() => asList(fn(...inputs)).flatMap((o) => Array.from(o.toArray())));
       };
       const plus = evaluate(original + eps), minus = evaluate(original - eps);
       noGrad(() => element.fill_(original));

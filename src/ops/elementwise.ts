@@ -265,7 +265,7 @@ export function binary(op: BinaryOpName, a: TensorOrScalar, b: unknown, alpha?: 
   if (result === compute) {
     const first = a instanceof Tensor ? a : null, second = other instanceof Tensor ? other : null;
     if (op !== 'floorDivide') {
-      record(binaryNames[op] + (op === 'pow' && second ? '1' : '0'), [first, second], [out],
+      record(binaryNames[op] + (op === 'pow' ? (!first ? '2' : second ? '1' : '0') : '0'), [first, second], [out],
         () => derivatives.binary(op, shapeOf(a), shapeOf(other), alphaValue, first ? null : Number(a), second ? null : Number(other)),
         () => {
           const [saveA, saveB, saveOut] = derivatives.binarySaves(op);
@@ -407,7 +407,8 @@ export function maskedFill(self: Tensor, mask: unknown, value: unknown): Tensor 
   const shape = broadcastShapes(self.shape, condition.shape);
   const out = emptyTensor(shape, self.dtype);
   runWhere(out, condition, castScalar(fill, self.dtype), self);
-  record('MaskedFillBackward0', [self], [out], () => derivatives.maskedFill(self.shape), () => [condition]);
+  const valueTensor = value instanceof Tensor ? value : null;
+  record('MaskedFillBackward0', [self, valueTensor], [out], () => derivatives.maskedFill(self.shape), () => [condition]);
   return out;
 }
 

@@ -39,6 +39,7 @@ function sizesAndOptions(args: readonly unknown[], where: string): { shape: numb
 
 /** Applies the options every factory shares beyond dtype: { requiresGrad }. */
 function finish(out: Tensor, options: FactoryOptions | undefined): Tensor {
+  out.storage.version = 0; // filling a new tensor is not an in-place change anyone saw
   if (options?.requiresGrad) {
     try {
       out.requiresGrad_(true);

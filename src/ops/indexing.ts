@@ -144,7 +144,7 @@ function checkTensorList(tensors: unknown, where: string): Tensor[] {
   return tensors as Tensor[];
 }
 
-export function cat(tensorsArgument: unknown, dim = 0): Tensor {
+export function cat(tensorsArgument: unknown, dim = 0, nodeName = 'CatBackward0'): Tensor {
   const tensors = checkTensorList(tensorsArgument, 'cat');
   // PyTorch skips 1-D empty tensors whatever the others' shapes (legacy behaviour).
   const parts = tensors.filter((t) => !(t.dim() === 1 && t.numel() === 0));
@@ -173,7 +173,7 @@ export function cat(tensorsArgument: unknown, dim = 0): Tensor {
     target.dispose();
     at += part.shape[d];
   }
-  record('CatBackward0', tensors, [out], () => derivatives.cat(d, tensors.map((t) => (parts.includes(t) ? t.shape[d] : null))));
+  record(nodeName, tensors, [out], () => derivatives.cat(d, tensors.map((t) => (parts.includes(t) ? t.shape[d] : null))));
   return out;
 }
 
@@ -187,7 +187,7 @@ export function stack(tensorsArgument: unknown, dim = 0): Tensor {
   });
   const d = normalizeDim(dim, reference.dim() + 1, 'stack');
   const expanded = tensors.map((t) => unsqueeze(t, d));
-  const out = cat(expanded, d);
+  const out = cat(expanded, d, 'StackBackward0');
   for (const t of expanded) t.dispose();
   return out;
 }

@@ -168,7 +168,8 @@ export class ThreadPool {
     Atomics.store(words, Word.generation, generation + 1);
     Atomics.notify(words, Word.generation);
 
-    const callerError = runTiles(words, this.#argumentsView, this.#options.kernels, this.#scratch[0], 1);
+    // With a fault injected the caller stays out, so the targeted worker surely takes a tile.
+    const callerError = fault ? undefined : runTiles(words, this.#argumentsView, this.#options.kernels, this.#scratch[0], 1);
     const stalled = this.#waitForTiles(tiles, live);
     const errorCode = Atomics.load(words, Word.errorCode);
     if (callerError !== undefined) throw callerError;
