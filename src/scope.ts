@@ -80,8 +80,11 @@ export function tidy<T>(fn: () => T): T {
   collectTensors(result, kept, new Set());
   const parent = scopes.length ? scopes[scopes.length - 1] : undefined;
   for (const tensor of scope) {
-    if (kept.has(tensor)) parent?.add(tensor);
-    else tensor.dispose();
+    if (kept.has(tensor)) { parent?.add(tensor); continue; }
+    // A returned .grad outlives the leaf that owns it: detach it before the leaf's dispose frees it.
+    const owner = tensor as unknown as { grad?: Disposable | null; setGradInternal?: (g: null) => void };
+    if (owner.grad && kept.has(owner.grad)) owner.setGradInternal?.(null);
+    tensor.dispose();
   }
   return result;
 }

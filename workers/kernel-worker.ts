@@ -56,7 +56,12 @@ function serve(setup: Setup, kernels: Record<string, (...args: number[]) => unkn
     while (!published() && performance.now() - started < setup.spinMicroseconds / 1000) {
       // Spin briefly: a job that follows soon is picked up in well under a microsecond.
     }
-    while (!published()) Atomics.wait(words, Word.generation, Atomics.load(words, Word.generation), 100);
+    // Wait on the value just checked, never a fresh read (wasm-notes 14).
+    for (;;) {
+      const seen = Atomics.load(words, Word.generation);
+      if (seen !== handled && (seen & 1) === 0) break;
+      Atomics.wait(words, Word.generation, seen, 100);
+    }
     const generation = Atomics.load(words, Word.generation);
     Atomics.store(words, activeWord, 1);
     if (Atomics.load(words, Word.generation) !== generation) {

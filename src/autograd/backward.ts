@@ -42,7 +42,7 @@ export function backward(roots: Tensor[], gradients: (Tensor | null | undefined)
       const g = grads[i];
       if (!g) return;
       if (input.grad) { input.grad.add_(g); g.dispose(); }
-      else input.setGradInternal(g);
+      else input.setGradInternal(keep(g));
     }));
     return;
   }

@@ -240,18 +240,25 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
     const targets = new Set(capture.filter((e): e is Edge => e !== null).map(([node]) => node));
     const leadsToTarget = new Map<Node, boolean>();
     // A node runs when a target lies below it; a target itself runs only if another target lies below it.
-    const visit = (node: Node): boolean => {
-      const known = leadsToTarget.get(node);
-      if (known !== undefined) return known;
-      leadsToTarget.set(node, targets.has(node));
-      let below = false;
-      for (const edge of node.nextFunctions) if (edge && visit(edge[0])) below = true;
-      if (below) needed!.add(node);
-      const result = below || targets.has(node);
-      leadsToTarget.set(node, result);
-      return result;
-    };
-    for (const node of dependencies.keys()) visit(node);
+    // Iterative post-order (deep graphs would overflow a recursive walk).
+    for (const start of dependencies.keys()) {
+      if (leadsToTarget.has(start)) continue;
+      const stack: [Node, boolean][] = [[start, false]];
+      while (stack.length) {
+        const [node, childrenDone] = stack.pop()!;
+        if (!childrenDone) {
+          if (leadsToTarget.has(node)) continue;
+          leadsToTarget.set(node, targets.has(node));
+          stack.push([node, true]);
+          for (const edge of node.nextFunctions) if (edge && !leadsToTarget.has(edge[0])) stack.push([edge[0], false]);
+          continue;
+        }
+        let below = false;
+        for (const edge of node.nextFunctions) if (edge && leadsToTarget.get(edge[0])) below = true;
+        if (below) needed.add(node);
+        leadsToTarget.set(node, below || targets.has(node));
+      }
+    }
   }
   const captured: MaybeTensor[] = capture ? capture.map(() => null) : [];
 
@@ -285,10 +292,14 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
       for (const hook of hooks) {
         const current = inputs[index];
         if (!current) continue;
-        const replaced = tidy(() => withGradMode(createGraph, () => hook(current)));
-        if (replaced && replaced !== current) {
-          checkGradShape(replaced, current.shape, `hook on ${node.name}`);
-          inputs[index] = replaced.alias();
+        const replaced = tidy(() => {
+          const result = withGradMode(createGraph, () => hook(current));
+          if (!result || result === current) return null;
+          checkGradShape(result, current.shape, `hook on ${node.name}`);
+          return keep(result.alias());
+        });
+        if (replaced) {
+          inputs[index] = replaced;
           current.dispose();
         }
       }
@@ -306,8 +317,9 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
     } else if ((!needed || needed.has(node)) && inputs.some((g) => g !== null)) {
       const materialized = node.materializeGrads ? inputs.map((g, i) => g ?? zeros(node.outputShapes[i])) : (inputs as Tensor[]);
       try {
-        // tidy frees what the rule made along the way; what it returns (and, under createGraph, its graph) stays.
-        outputs = tidy(() => withGradMode(createGraph, () => node.apply(materialized)));
+        // tidy frees what the rule made, its results included; the engine keeps an alias of each result
+        // (so results the rule did not create, such as a saved or a user's tensor, are never disposed).
+        outputs = tidy(() => withGradMode(createGraph, () => node.apply(materialized)).map((g) => (g ? keep(g.alias()) : null)));
       } catch (error) {
         for (const g of materialized) if (g && !stolen.has(g)) g.dispose();
         for (const buffer of buffers.values()) for (const g of buffer) g?.dispose();
@@ -321,14 +333,13 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
       if (!edge) return;
       const [child, index] = edge;
       const grad = outputs[j];
-      if (grad) deliver(child, index, grad.alias());
+      if (grad) deliver(child, index, grad);
       const remaining = dependencies.get(child)! - 1;
       dependencies.set(child, remaining);
       if (remaining === 0) ready.push(child);
     });
-    // The engine owns the gradients it passed in and the ones the node returned (each edge got an alias).
+    // The engine owns the gradients it passed in; the node's results now sit in the buffers.
     for (const g of inputs) if (g && !stolen.has(g)) g.dispose();
-    for (const g of outputs) if (g && !stolen.has(g)) g.dispose();
   }
   for (const buffer of buffers.values()) for (const g of buffer) g?.dispose();
   return captured;
@@ -338,7 +349,8 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
 function accumulate(variable: Tensor, grad: Tensor, createGraph: boolean, stolen: Set<Tensor>, add: (a: Tensor, b: Tensor) => Tensor): void {
   const current = variable.grad;
   if (createGraph) {
-    variable.setGradInternal(keep(current ? add(current, grad) : grad.alias()));
+    // A differentiable copy: an alias would let two leaves share one (possibly expanded) gradient storage.
+    variable.setGradInternal(keep(current ? add(current, grad) : grad.clone()));
     return;
   }
   if (!current) {

@@ -79,10 +79,15 @@ export class ThreadPool {
     this.#requested = threads;
     const wanted = Math.min(threads - 1, maximumWorkers);
     for (let i = wanted; i < this.#workers.length; i++) this.#retire(i);
-    this.#spawning = this.#spawning.then(async () => {
+    // A failed start must not wedge later resizes; the count is read when the chain runs, and workers
+    // that finished starting after a smaller count was asked for are retired then.
+    this.#spawning = this.#spawning.catch(() => {}).then(async () => {
+      const target = Math.min(this.#requested - 1, maximumWorkers);
       const starts: Promise<void>[] = [];
-      for (let i = 0; i < wanted; i++) if (!this.#workers[i]?.alive) starts.push(this.#spawn(i));
+      for (let i = 0; i < target; i++) if (!this.#workers[i]) starts.push(this.#spawn(i));
       await Promise.all(starts);
+      const now = Math.min(this.#requested - 1, maximumWorkers);
+      for (let i = now; i < this.#workers.length; i++) this.#retire(i);
     });
     return this.#spawning;
   }
@@ -108,7 +113,10 @@ export class ThreadPool {
     };
     Atomics.store(this.#words, Word.active + index, 0);
     const handle: WorkerHandle = { index, alive: false, terminate: () => {} };
-    await new Promise<void>((resolve, reject) => {
+    // Tracked from the start: a worker serves jobs as soon as it is ready, before this thread's event loop
+    // hears so, and run() must wait on its active flag before rewriting the job block.
+    this.#workers[index] = handle;
+    const started = new Promise<void>((resolve, reject) => {
       const onMessage = (message: unknown) => {
         if ((message as { ready?: boolean })?.ready) {
           handle.alive = true;
@@ -137,7 +145,12 @@ export class ThreadPool {
         worker.postMessage(setup);
       }
     });
-    this.#workers[index] = handle;
+    try {
+      await started;
+    } catch (error) {
+      if (this.#workers[index] === handle) this.#workers[index] = null;
+      throw error;
+    }
   }
 
   /**
@@ -149,7 +162,7 @@ export class ThreadPool {
     const words = this.#words;
     const fault = this.#pendingFault;
     this.#pendingFault = null;
-    const live = this.#workers.filter((w): w is WorkerHandle => !!w?.alive);
+    const live = this.#workers.filter((w): w is WorkerHandle => !!w);
     // Odd generation: a job is being written; wait until no worker still reads the previous one.
     const generation = Atomics.add(words, Word.generation, 1) + 1;
     for (const worker of live) this.#waitFor(() => Atomics.load(words, Word.active + worker.index) === 0, Word.active + worker.index, worker);
@@ -174,7 +187,7 @@ export class ThreadPool {
     const errorCode = Atomics.load(words, Word.errorCode);
     if (callerError !== undefined) throw callerError;
     if (stalled.length) {
-      for (const worker of stalled) this.#retire(worker.index);
+      for (const worker of stalled) if (worker.index >= 0) this.#retire(worker.index);
       this.notes.push(`worker ${stalled.map((w) => w.index).join(', ')} stopped responding and was replaced`);
       void this.resize(this.#requested).catch(() => {});
       throw new WorkerError(`a kernel worker stopped while running ${kernel} (terminated or crashed): its tiles were not computed; ` +
@@ -200,7 +213,9 @@ export class ThreadPool {
         lastDone = done;
         lastProgress = now;
       } else if (now - lastProgress > this.stallTimeoutMs) {
-        return live.filter((w) => !w.alive || Atomics.load(words, Word.active + w.index) === 1);
+        const stuck = live.filter((w) => Atomics.load(words, Word.active + w.index) === 1);
+        // Tiles are missing whoever is to blame: never return an incomplete result as a success.
+        return stuck.length ? stuck : live.length ? live : [{ index: -1, alive: false, terminate: () => {} }];
       }
     }
     return [];
