@@ -8,7 +8,7 @@ import { exp4, log4, tanh4, sigmoid4, sin4, cos4, erf4, pow4 } from './math';
 import { dimSize, rankOf, rowOffset, strideOf, byteAt } from './strided';
 
 // Op codes: mirrored in src/backend/wasm/opcodes.ts.
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAXIMUM = 5, MINIMUM = 6, REMAINDER = 7, FLOOR_DIVIDE = 8, ATAN2_UNUSED = 9;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAXIMUM = 5, MINIMUM = 6, REMAINDER = 7, FLOOR_DIVIDE = 8;
 const NEG = 0, ABS = 1, EXP = 2, LOG = 3, SQRT = 4, RSQRT = 5, SIGMOID = 6, TANH = 7, RELU = 8, GELU = 9, GELU_TANH = 10,
   SIN = 11, COS = 12, FLOOR = 13, CEIL = 14, ROUND = 15, SIGN = 16, CLAMP = 17, RECIPROCAL = 18, SQUARE = 19, LEAKY_RELU = 20,
   TRUNC = 21, SILU = 22, ERF = 23;

@@ -6,14 +6,9 @@ import * as elementwise from '../ops/elementwise.js';
 import { emptyTensor } from '../ops/support.js';
 import { AutogradError, edgeOf, rootGradients, runBackward, type BackwardOptions, type MaybeTensor } from './engine.js';
 import { noGrad } from './grad-mode.js';
+import { zeros } from './tensor-ops.js';
 
 const add = (a: Tensor, b: Tensor) => a.add(b);
-function zeros(shape: readonly number[]): Tensor {
-  const out = emptyTensor(shape, 'float32');
-  elementwise.fill_(out, 0);
-  return out;
-}
-const zerosLike = (t: Tensor) => zeros(t.shape);
 const onesLike = (t: Tensor) => {
   const out = emptyTensor(t.shape, 'float32');
   elementwise.fill_(out, 1);
@@ -46,7 +41,7 @@ export function backward(roots: Tensor[], gradients: (Tensor | null | undefined)
     }));
     return;
   }
-  const seeds = rootGradients(roots, gradients, zerosLike, onesLike);
+  const seeds = rootGradients(roots, gradients, onesLike);
   runBackward(roots, seeds, options, add, zeros);
 }
 
@@ -72,7 +67,7 @@ export function grad(outputsArgument: Tensor | Tensor[], inputsArgument: Tensor 
   if (given && given.length !== outputs.length) {
     throw new ArgumentError(`autograd.grad: gradOutputs has ${given.length} entries but there are ${outputs.length} outputs`);
   }
-  const seeds = rootGradients(outputs, given, zerosLike, onesLike);
+  const seeds = rootGradients(outputs, given, onesLike);
   const captured = runBackward(outputs, seeds, { retainGraph: options.retainGraph, createGraph: options.createGraph, capture: inputs.map(edgeOf) }, add, zeros);
   captured.forEach((g, i) => {
     if (!g && !options.allowUnused) {

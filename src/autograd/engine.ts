@@ -1,5 +1,5 @@
 // The autograd engine: graph nodes, saved tensors with version checks, and backward in topological order.
-import { ArgumentError, DisposedError, ShapeError, TorchError } from '../errors.js';
+import { DisposedError, ShapeError, TorchError } from '../errors.js';
 import { keep, tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
@@ -187,7 +187,7 @@ function checkGradShape(grad: Tensor, shape: readonly number[], what: string): v
 }
 
 /** The gradients of the roots, given or implicit (1 for scalars; PyTorch's error otherwise). */
-export function rootGradients(roots: readonly Tensor[], given: readonly (Tensor | null | undefined)[] | undefined, zerosLike: (t: Tensor) => Tensor, onesLike: (t: Tensor) => Tensor): Tensor[] {
+export function rootGradients(roots: readonly Tensor[], given: readonly (Tensor | null | undefined)[] | undefined, onesLike: (t: Tensor) => Tensor): Tensor[] {
   return roots.map((root, i) => {
     const grad = given?.[i];
     if (grad === undefined || grad === null) {
@@ -195,7 +195,6 @@ export function rootGradients(roots: readonly Tensor[], given: readonly (Tensor 
       return onesLike(root);
     }
     checkGradShape(grad, root.shape, `Mismatch in shape for output ${i}`);
-    void zerosLike;
     return grad.alias();
   });
 }
@@ -363,10 +362,4 @@ function accumulate(variable: Tensor, grad: Tensor, createGraph: boolean, stolen
     return;
   }
   withGradMode(false, () => current.add_(grad));
-}
-
-export function checkBackwardOptions(options: unknown, where: string): BackwardOptions & { inputs?: Tensor[] } {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw new ArgumentError(`${where}: options must be an object like { retainGraph: true }`);
-  return options as BackwardOptions;
 }

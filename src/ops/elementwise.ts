@@ -4,7 +4,7 @@ import { BinaryOp, CompareOp, UnaryOp, type BinaryOpName, type CompareOpName, ty
 import { canCast, checkDtype, dtypeCode, promoteTypes, scalarDtype, torchName, type Dtype } from '../dtype.js';
 import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
 import { Tensor, type Scalar, type TensorOrScalar, type Device } from '../tensor.js';
-import { record, recordNode, shouldRecord, AutogradError } from '../autograd/engine.js';
+import { record, AutogradError } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { addressOf, broadcastShapes, broadcastStrides, describeValue, emptyTensor, formatShape, sameShape, type Shape } from './support.js';

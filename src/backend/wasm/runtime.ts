@@ -4,7 +4,7 @@ import { Allocator } from './allocator.js';
 import type { Kernels } from './kernels.js';
 import { createReclaimer, type Reclaimer } from './reclaim.js';
 import { ThreadPool } from './pool.js';
-import { jobBlockBytes, type DispatchableKernel } from './dispatch.js';
+import type { DispatchableKernel } from './dispatch.js';
 
 const pageBytes = 65536;
 /** 4 GiB: wasm32's limit. Pointers at or above 2 GiB come back negative through i32 (wasm-notes 16). */
