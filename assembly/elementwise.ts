@@ -283,8 +283,53 @@ export function unary_i32(op: i32, out: usize, x: usize, desc: usize, p0: i32, p
   }
 }
 
-@inline function compareStrided<T>(op: i32, out: usize, a: usize, b: usize, desc: usize, begin: i32, end: i32): void {
+@inline function compareRow<T>(op: i32, out: usize, outStride: i32, a: usize, aStride: i32, b: usize, bStride: i32, n: i32): void {
   const shift = <usize>alignof<T>();
+  let i = 0;
+  // float32 and int32 rows that are contiguous (the other operand contiguous or a scalar): 16 results per
+  // step, the lane masks narrowed to bytes and turned into 0/1.
+  if (sizeof<T>() == 4 && outStride == 1 && aStride == 1 && (bStride == 1 || bStride == 0)) {
+    const one = i8x16.splat(1);
+    const scalar = v128.load32_splat(b);
+    for (; i + 16 <= n; i += 16) {
+      const x = a + (<usize>i << 2), y = b + (<usize>i << 2);
+      const m0 = compareVector<T>(op, v128.load(x), bStride == 0 ? scalar : v128.load(y));
+      const m1 = compareVector<T>(op, v128.load(x, 16), bStride == 0 ? scalar : v128.load(y, 16));
+      const m2 = compareVector<T>(op, v128.load(x, 32), bStride == 0 ? scalar : v128.load(y, 32));
+      const m3 = compareVector<T>(op, v128.load(x, 48), bStride == 0 ? scalar : v128.load(y, 48));
+      const bytes = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
+      v128.store(out + <usize>i, v128.and(bytes, one));
+    }
+  }
+  for (; i < n; i++) {
+    store<u8>(out + <usize>(i * outStride), compareValues<T>(op, load<T>(a + (<usize>(i * aStride) << shift)), load<T>(b + (<usize>(i * bStride) << shift))));
+  }
+}
+
+/** All-ones lanes where the comparison holds (float or int32 lanes by T). */
+@inline function compareVector<T>(op: i32, x: v128, y: v128): v128 {
+  if (isFloat<T>()) {
+    switch (op) {
+      case EQ: return f32x4.eq(x, y);
+      case NE: return f32x4.ne(x, y);
+      case LT: return f32x4.lt(x, y);
+      case LE: return f32x4.le(x, y);
+      case GT: return f32x4.gt(x, y);
+      default: return f32x4.ge(x, y);
+    }
+  }
+  switch (op) {
+    case EQ: return i32x4.eq(x, y);
+    case NE: return i32x4.ne(x, y);
+    case LT: return i32x4.lt_s(x, y);
+    case LE: return i32x4.le_s(x, y);
+    case GT: return i32x4.gt_s(x, y);
+    default: return i32x4.ge_s(x, y);
+  }
+}
+
+@inline function compareStrided<T>(op: i32, out: usize, a: usize, b: usize, desc: usize, begin: i32, end: i32): void {
+  const shift = <i32>alignof<T>();
   const rank = rankOf(desc);
   const n = dimSize(desc, rank - 1);
   const so = strideOf(desc, 0, rank - 1), sa = strideOf(desc, 1, rank - 1), sb = strideOf(desc, 2, rank - 1);
@@ -292,10 +337,17 @@ export function unary_i32(op: i32, out: usize, x: usize, desc: usize, p0: i32, p
   while (position < end) {
     const count = min(n - column, end - position);
     const o = byteAt(out, rowOffset(desc, 0, row) + column * so, 0);
-    const x = byteAt(a, rowOffset(desc, 1, row) + column * sa, <i32>shift);
-    const y = byteAt(b, rowOffset(desc, 2, row) + column * sb, <i32>shift);
-    for (let i = 0; i < count; i++) {
-      store<u8>(o + <usize>(i * so), compareValues<T>(op, load<T>(x + (<usize>(i * sa) << shift)), load<T>(y + (<usize>(i * sb) << shift))));
+    const x = byteAt(a, rowOffset(desc, 1, row) + column * sa, shift);
+    const y = byteAt(b, rowOffset(desc, 2, row) + column * sb, shift);
+    // One specialised row loop per op, so no switch runs per element.
+    switch (op) {
+      case EQ: compareRow<T>(EQ, o, so, x, sa, y, sb, count); break;
+      case NE: compareRow<T>(NE, o, so, x, sa, y, sb, count); break;
+      case LT: compareRow<T>(LT, o, so, x, sa, y, sb, count); break;
+      case LE: compareRow<T>(LE, o, so, x, sa, y, sb, count); break;
+      case GT: compareRow<T>(GT, o, so, x, sa, y, sb, count); break;
+      case GE: compareRow<T>(GE, o, so, x, sa, y, sb, count); break;
+      default: break;
     }
     position += count;
     row++;
@@ -324,7 +376,18 @@ export function compare(dtype: i32, op: i32, out: usize, a: usize, b: usize, des
     const c = byteAt(condition, rowOffset(desc, 1, row) + column * sc, 0);
     const x = byteAt(a, rowOffset(desc, 2, row) + column * sa, <i32>shift);
     const y = byteAt(b, rowOffset(desc, 3, row) + column * sb, <i32>shift);
-    for (let i = 0; i < count; i++) {
+    let i = 0;
+    if (sizeof<T>() == 4 && so == 1 && sc == 1 && (sa == 1 || sa == 0) && (sb == 1 || sb == 0)) {
+      // Four condition bytes widened to lane masks pick between the two operands.
+      const scalarX = v128.load32_splat(x), scalarY = v128.load32_splat(y);
+      for (; i + 4 <= count; i += 4) {
+        const offset = <usize>i << 2;
+        const mask = i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(c + <usize>i))), i32x4.splat(0));
+        const chosen = v128.bitselect(sa == 0 ? scalarX : v128.load(x + offset), sb == 0 ? scalarY : v128.load(y + offset), mask);
+        v128.store(o + offset, chosen);
+      }
+    }
+    for (; i < count; i++) {
       const pick = load<u8>(c + <usize>(i * sc)) != 0;
       const value = pick ? load<T>(x + (<usize>(i * sa) << shift)) : load<T>(y + (<usize>(i * sb) << shift));
       store<T>(o + (<usize>(i * so) << shift), value);

@@ -173,6 +173,46 @@ describe('strided views match a naive reference', () => {
   });
 });
 
+describe('comparisons and where on long rows (the 16- and 4-lane kernel paths and their tails)', () => {
+  const special = fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, 0, 1.5, -2);
+  const value = fc.oneof(fc.integer({ min: -4, max: 4 }).map((v) => v / 2), special);
+  const row = fc.integer({ min: 0, max: 70 }).chain((n) => fc.tuple(fc.array(value, { minLength: n, maxLength: n }), fc.array(value, { minLength: n, maxLength: n })));
+  const compares = { eq: (x: number, y: number) => x === y, ne: (x: number, y: number) => x !== y, lt: (x: number, y: number) => x < y,
+    le: (x: number, y: number) => x <= y, gt: (x: number, y: number) => x > y, ge: (x: number, y: number) => x >= y } as const;
+
+  it('float32 and int32 compares against tensors and scalars match JavaScript, NaN included', () => {
+    fc.assert(fc.property(row, fc.constantFrom(...(Object.keys(compares) as (keyof typeof compares)[])), fc.boolean(), ([xs, ys], op, integer) => {
+      torch.tidy(() => {
+        const toValues = (v: number[]) => (integer ? v.map((e) => (Number.isFinite(e) ? Math.trunc(e) : 3)) : v);
+        const [left, right] = [toValues(xs), toValues(ys)];
+        const make = (v: number[]) => (integer ? torch.fromArray(new Int32Array(v), [v.length]) : torch.fromArray(new Float32Array(v), [v.length]));
+        const a = make(left), b = make(right);
+        expect(Array.from(a[op](b).toArray(), Boolean)).toEqual(left.map((x, i) => compares[op](x, right[i])));
+        const scalar = right.length ? right[0] : 1;
+        expect(Array.from(a[op](scalar).toArray(), Boolean)).toEqual(left.map((x) => compares[op](x, scalar)));
+        // A strided view takes the scalar loop: the same answers.
+        const everyOther = a.reshape([-1]).narrow(0, 0, left.length).unsqueeze(1).expand([left.length, 2]).select(1, 0);
+        expect(Array.from(everyOther[op](b).toArray(), Boolean)).toEqual(left.map((x, i) => compares[op](x, right[i])));
+      });
+    }), { numRuns: 300 });
+  });
+
+  it('where picks between tensors and scalars lane by lane', () => {
+    fc.assert(fc.property(row, fc.array(fc.boolean(), { minLength: 70, maxLength: 70 }), ([xs, ys], picks) => {
+      torch.tidy(() => {
+        const n = xs.length;
+        const condition = torch.tensor(picks.slice(0, n), { dtype: 'bool' });
+        const a = torch.fromArray(new Float32Array(xs), [n]), b = torch.fromArray(new Float32Array(ys), [n]);
+        const expectSame = (t: torch.Tensor, expected: number[]) => expect(Array.from(t.toArray())).toEqual(expected.map(Math.fround));
+        expectSame(torch.where(condition, a, b), xs.map((x, i) => (picks[i] ? x : ys[i])));
+        expectSame(torch.where(condition, a, 7), xs.map((x, i) => (picks[i] ? x : 7)));
+        expectSame(torch.where(condition, -3, b), ys.map((y, i) => (picks[i] ? -3 : y)));
+        expectSame(a.maskedFill(condition, 0.5), xs.map((x, i) => (picks[i] ? 0.5 : x)));
+      });
+    }), { numRuns: 200 });
+  });
+});
+
 describe('memory', () => {
   it('property runs inside tidy leave torch.memory() where it started', () => {
     torch.backend.collectGarbage();

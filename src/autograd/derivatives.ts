@@ -114,7 +114,12 @@ export const derivatives = {
         case 'cos': return [g.mul(x.sin()).neg()];
         case 'reciprocal': return [g.mul(out.square()).neg()];
         case 'square': return [g.mul(x).mul(2)];
-        case 'clamp': return [ops.where(x.ge(p0).mul(x.le(p1)), g, 0)];
+        case 'clamp': {
+          // PyTorch's clamp_backward: the gradient passes where min <= x <= max (never for NaN). An absent
+          // bound arrives as an infinity and needs no comparison (the lecture's clamp(min: 0) is one compare).
+          const belowMax = p1 === Infinity ? g : ops.where(x.le(p1), g, 0);
+          return [p0 === -Infinity ? (p1 === Infinity ? ops.where(x.eq(x), g, 0) : belowMax) : ops.where(x.ge(p0), belowMax, 0)];
+        }
         case 'floor': case 'ceil': case 'round': case 'trunc': case 'sign': return [ops.zerosLike(g)];
         default: return op satisfies never;
       }
