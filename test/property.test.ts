@@ -213,6 +213,31 @@ describe('comparisons and where on long rows (the 16- and 4-lane kernel paths an
   });
 });
 
+describe('randperm', () => {
+  it('is a permutation of 0..n-1, reproducible under manualSeed, and not the identity', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 1000 }), (n, seed) => {
+      torch.manualSeed(seed);
+      const first = torch.randperm(n);
+      torch.manualSeed(seed);
+      const second = torch.randperm(n);
+      expect(first.dtype).toBe('int32');
+      expect(Array.from(first.toArray())).toEqual(Array.from(second.toArray()));
+      expect(Array.from(first.toArray()).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+      torch.dispose(first, second);
+    }), { numRuns: 100 });
+    torch.manualSeed(1);
+    const shuffled = torch.randperm(1000);
+    // A fixed point count near 1 is what a uniform permutation gives; the identity would give 1000.
+    expect(Array.from(shuffled.toArray()).filter((v, i) => v === i).length).toBeLessThan(10);
+    shuffled.dispose();
+  });
+
+  it('rejects a negative or fractional n', () => {
+    expect(() => torch.randperm(-1)).toThrow(/non-negative integer, got -1/);
+    expect(() => torch.randperm(2.5)).toThrow(/non-negative integer, got 2.5/);
+  });
+});
+
 describe('memory', () => {
   it('property runs inside tidy leave torch.memory() where it started', () => {
     torch.backend.collectGarbage();

@@ -77,3 +77,26 @@ export function randomIntegers(shape: Shape, low: number, high: number): Tensor 
   fillRandom(out, 'random_int_i32', [low, high], 6);
   return out;
 }
+
+/**
+ * torch.randperm: a random permutation of 0..n-1 (int32, PyTorch's int64 role), by Fisher–Yates driven by
+ * the generator's stream, so manualSeed makes it reproducible. Each swap draws 30 bits: the modulo bias is
+ * below n / 2^30 (6e-5 for MNIST's 60,000).
+ */
+export function randperm(n: number, options: { dtype?: 'int32' } = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`randperm: n must be a non-negative integer, got ${String(n)}`);
+  if (options.dtype !== undefined && options.dtype !== 'int32') throw new DtypeError(`randperm: dtype must be int32, got ${String(options.dtype)}`);
+  const out = emptyTensor([n], 'int32');
+  if (n === 0) return out;
+  fillRandom(out, 'random_int_i32', [0, 2 ** 30], 6);
+  const words = wasm.i32.subarray(addressOf(out) >> 2, (addressOf(out) >> 2) + n);
+  const draws = Int32Array.from(words);
+  for (let i = 0; i < n; i++) words[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = draws[i] % (i + 1);
+    const swap = words[i];
+    words[i] = words[j];
+    words[j] = swap;
+  }
+  return out;
+}
