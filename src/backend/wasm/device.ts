@@ -12,4 +12,11 @@ function kernelsFromEnvironment(): 'simd' | 'relaxed' | undefined {
   return value === 'simd' || value === 'relaxed' ? value : undefined;
 }
 
-export const wasm = await createRuntime((held) => (held as Collectable).collected(), { forceKernels: kernelsFromEnvironment() });
+/** WASMTORCH_MEMORY=unshared in Node gives the one-thread memory of engines without shared WebAssembly memory: for its tests. */
+function memoryFromEnvironment(): 'shared' | 'unshared' | undefined {
+  const value = typeof process !== 'undefined' ? process.env?.WASMTORCH_MEMORY : undefined;
+  return value === 'shared' || value === 'unshared' ? value : undefined;
+}
+
+export const wasm = await createRuntime((held) => (held as Collectable).collected(),
+  { forceKernels: kernelsFromEnvironment(), forceMemory: memoryFromEnvironment() });

@@ -35,6 +35,10 @@ export interface BackendInfo {
   memoryBytes: number;
   maximumMemoryBytes: number;
   synchronousReclaim: boolean;
+  /** Whether the memory is a shared WebAssembly.Memory (needed for worker threads). */
+  sharedMemory: boolean;
+  /** The page's `crossOriginIsolated`; null outside a browser. Threads in a browser need it true. */
+  crossOriginIsolated: boolean | null;
   notes: string[];
 }
 
@@ -165,6 +169,8 @@ export class WasmRuntime {
       maximumMemoryBytes: maximumMemoryBytes,
       synchronousReclaim: this.reclaimer.synchronous,
       threadsRequested: this.pool.requested,
+      sharedMemory: !(this.memory.buffer instanceof ArrayBuffer),
+      crossOriginIsolated: crossOriginIsolation(),
       notes: [...this.notes, ...this.pool.notes],
     };
   }
@@ -181,7 +187,16 @@ async function enableRelaxedSimdInNode(): Promise<void> {
   }
 }
 
-export async function createRuntime(onCollected: (held: unknown) => void, options: { forceKernels?: 'simd' | 'relaxed' } = {}): Promise<WasmRuntime> {
+export interface RuntimeOptions {
+  forceKernels?: 'simd' | 'relaxed';
+  /** 'unshared' forces the single-thread memory that engines without shared WebAssembly memory get. */
+  forceMemory?: 'shared' | 'unshared';
+}
+
+const isolationAdvice = 'serve the page with the headers Cross-Origin-Opener-Policy: same-origin and ' +
+  'Cross-Origin-Embedder-Policy: require-corp (or credentialless)';
+
+export async function createRuntime(onCollected: (held: unknown) => void, options: RuntimeOptions = {}): Promise<WasmRuntime> {
   const notes: string[] = [];
   if (typeof WebAssembly === 'undefined') throw new Error('wasmtorch needs WebAssembly, which this environment lacks');
   await enableRelaxedSimdInNode();
@@ -191,34 +206,114 @@ export async function createRuntime(onCollected: (held: unknown) => void, option
   if (options.forceKernels === 'relaxed' && !relaxed) throw new Error('relaxed SIMD kernels were asked for but this engine rejects them');
   if (!relaxed && options.forceKernels !== 'simd') notes.push('relaxed SIMD unavailable in this engine: using the plain SIMD kernels (about 1.4x slower matmul)');
   if (!WebAssembly.validate(simdBytes)) throw new Error('wasmtorch needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
+  const memory = createMemory(options.forceMemory, notes);
+  const shared = !(memory.buffer instanceof ArrayBuffer);
+  // A module whose memory import is declared shared refuses an unshared memory (LinkError): engines that
+  // gate shared memory behind cross-origin isolation (Firefox, Safari) get the same kernels with the flag cleared.
+  const variant = (bytes: Uint8Array<ArrayBuffer>) => (shared ? bytes : withUnsharedMemoryImport(bytes));
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(relaxed ? relaxedBytes : simdBytes);
+    module = await WebAssembly.compile(variant(relaxed ? relaxedBytes : simdBytes));
   } catch (error) {
     if (!relaxed) throw error;
     notes.push(`relaxed SIMD kernels failed to compile (${(error as Error).message}): using the plain SIMD kernels`);
     relaxed = false;
-    module = await WebAssembly.compile(simdBytes);
+    module = await WebAssembly.compile(variant(simdBytes));
   }
-  const memory = new WebAssembly.Memory({ initial: 64, maximum: maximumMemoryBytes / pageBytes, shared: true });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const reclaimer = await createReclaimer(onCollected);
   const runtime = new WasmRuntime(memory, module, instance, relaxed, reclaimer, notes);
-  await runtime.pool.resize(await defaultThreads(notes)).catch((error) => {
+  const threads = shared ? await defaultThreads(notes) : 1;
+  await runtime.pool.resize(threads).catch((error) => {
     notes.push(`worker threads could not start (${(error as Error).message}): running on one thread`);
   });
+  warnOnceInBrowser(notes);
   return runtime;
 }
 
-/** The cores available, when workers can share the memory; else 1, with the reason in notes. */
+function crossOriginIsolation(): boolean | null {
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return typeof isolated === 'boolean' ? isolated : null;
+}
+
+/**
+ * The shared memory when the engine can make one, else an unshared one (one thread) with the reason in notes.
+ * Chromium makes shared WebAssembly memory even in pages that are not cross-origin isolated (it just cannot be
+ * posted to workers there); Firefox and Safari refuse it.
+ */
+function createMemory(force: RuntimeOptions['forceMemory'], notes: string[]): WebAssembly.Memory {
+  const descriptor = { initial: 64, maximum: maximumMemoryBytes / pageBytes };
+  if (force !== 'unshared') {
+    try {
+      return new WebAssembly.Memory({ ...descriptor, shared: true });
+    } catch (error) {
+      if (force === 'shared') throw error;
+      notes.push(`shared WebAssembly memory is unavailable (${(error as Error).message}): one thread; ${isolationAdvice}`);
+    }
+  } else {
+    notes.push('unshared memory was asked for (WASMTORCH_MEMORY=unshared): one thread');
+  }
+  return new WebAssembly.Memory(descriptor);
+}
+
+/** Browsers: one console warning at start-up when threads are off, never one per op. */
+function warnOnceInBrowser(notes: string[]): void {
+  const isBrowser = typeof (globalThis as { window?: unknown; WorkerGlobalScope?: unknown }).window !== 'undefined' ||
+    typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+  const reason = notes.find((note) => note.includes('one thread'));
+  if (isBrowser && reason && typeof console !== 'undefined') {
+    console.warn(`wasmtorch: ${reason}. torch.backend.info() has the details.`);
+  }
+}
+
+/**
+ * A copy of a kernel module whose `env.memory` import is declared unshared: the kernels use no atomics, so
+ * only the import's flag differs. Returns the bytes unchanged when the import is not shared.
+ */
+export function withUnsharedMemoryImport(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const readUnsigned = (at: number): [number, number] => {
+    let value = 0, shift = 0, byte: number;
+    do {
+      byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return [value, at];
+  };
+  let position = 8;
+  while (position < bytes.length) {
+    const id = bytes[position];
+    const [size, contentStart] = readUnsigned(position + 1);
+    if (id === 2) {
+      let [count, cursor] = readUnsigned(contentStart);
+      for (let i = 0; i < count; i++) {
+        for (let name = 0; name < 2; name++) {
+          const [length, start] = readUnsigned(cursor);
+          cursor = start + length;
+        }
+        const kind = bytes[cursor++];
+        if (kind !== 2) throw new Error('kernel module: expected only a memory import (the build checks this)');
+        const flags = bytes[cursor];
+        if (!(flags & 2)) return bytes;
+        const copy = bytes.slice();
+        copy[cursor] = flags & ~2;
+        return copy;
+      }
+    }
+    position = contentStart + size;
+  }
+  return bytes;
+}
+
+/** The cores available, when workers can share the memory; else 1, with the reason and the fix in notes. */
 async function defaultThreads(notes: string[]): Promise<number> {
-  if (typeof SharedArrayBuffer === 'undefined') {
-    notes.push('SharedArrayBuffer is unavailable: one thread');
+  const isolated = crossOriginIsolation();
+  if (isolated === false) {
+    notes.push(`the page is not cross-origin isolated, so workers cannot share the memory: one thread; ${isolationAdvice}`);
     return 1;
   }
-  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
-  if (isolated === false) {
-    notes.push('the page is not cross-origin isolated: one thread (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)');
+  if (typeof SharedArrayBuffer === 'undefined') {
+    notes.push(`SharedArrayBuffer is unavailable: one thread; ${isolationAdvice}`);
     return 1;
   }
   if (typeof process !== 'undefined' && process.versions?.node) {

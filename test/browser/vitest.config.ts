@@ -1,0 +1,44 @@
+// Runs the core suite and the browser-only specs in headless Chromium (vitest browser mode), in a cross-origin isolated page or, with WASMTORCH_BROWSER_ISOLATED=0, a page that is not.
+import { fileURLToPath } from 'node:url';
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+import { isolationHeaders } from '../../examples/web/serve.mjs';
+import { launchOptions } from './chromium.mjs';
+
+const isolated = process.env.WASMTORCH_BROWSER_ISOLATED !== '0';
+
+/**
+ * The core suite's files that run in a browser as they are. Left to Node: differential, golden and lecture
+ * (they read fixtures with node:fs or run child processes), threads (spawns Node processes), and errors,
+ * autograd-errors and property: their cases drop operand tensors without disposing them and then assert
+ * torch.memory() is unchanged after backend.collectGarbage(), which finalizes dropped handles synchronously
+ * only in Node (wasm-notes 23; a browser has no synchronous GC). Their error messages pass in Chromium.
+ */
+export const coreFiles = [
+  'test/autograd.test.ts', 'test/gradcheck.test.ts', 'test/memory.test.ts', 'test/review-regressions.test.ts',
+];
+
+export default defineConfig({
+  root: fileURLToPath(new URL('../..', import.meta.url)),
+  server: { headers: isolated ? isolationHeaders : {}, host: '127.0.0.1' },
+  test: {
+    include: [...coreFiles, 'test/browser/**/*.spec.ts'],
+    testTimeout: 60_000,
+    provide: { isolated },
+    // One file at a time: the machine has 2 cores, and each file's runtime starts its own kernel workers.
+    fileParallelism: false,
+    browser: {
+      enabled: true,
+      headless: true,
+      provider: playwright({ launchOptions: launchOptions() }),
+      instances: [{ browser: 'chromium', name: isolated ? 'chromium-isolated' : 'chromium-not-isolated' }],
+      screenshotFailures: false,
+    },
+  },
+});
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    isolated: boolean;
+  }
+}
