@@ -49,8 +49,8 @@ interface GoldenOp {
   forward(x: Inputs, kw: Kwargs, keep: Keep): Tensor[];
 }
 
-/** The nn ops (nn.functional, losses, the composite MLP) come with nn; until then their cases are filtered out. */
-const LATER_NN_OPS = ['conv2d', 'cross_entropy', 'linear', 'max_pool2d', 'mse_loss', 'two_layer_mlp_loss'];
+/** Ops still waiting for their implementation (their cases are filtered out): none since nn arrived. */
+const LATER_NN_OPS: string[] = [];
 
 function num(v: unknown, name: string): number {
   if (typeof v !== 'number') throw new Error(`golden kwarg ${name}: expected a number, got ${JSON.stringify(v)}`);
@@ -60,6 +60,11 @@ function num(v: unknown, name: string): number {
 function ints(v: unknown, name: string): number[] {
   if (!Array.isArray(v) || !v.every(Number.isInteger)) throw new Error(`golden kwarg ${name}: expected ints, got ${JSON.stringify(v)}`);
   return v as number[];
+}
+
+/** An int or a list of ints (stride, padding, kernel_size). */
+function sizes(v: unknown, name: string): number | number[] {
+  return typeof v === 'number' ? num(v, name) : ints(v, name);
 }
 
 function need(x: Inputs, name: string): Tensor {
@@ -132,6 +137,29 @@ const OPS: Record<string, GoldenOp> = {
   reshape: { forward: (x, kw) => [need(x, 'input').reshape(...spreadable(ints(kw.shape, 'shape')))] },
   softmax: { forward: (x, kw) => [need(x, 'input').softmax(num(kw.dim, 'dim'))] },
   log_softmax: { forward: (x, kw) => [need(x, 'input').logSoftmax(num(kw.dim, 'dim'))] },
+  linear: { forward: (x) => [torch.nn.functional.linear(need(x, 'input'), need(x, 'weight'), x.bias ?? null)] },
+  conv2d: {
+    forward: (x, kw) => [torch.nn.functional.conv2d(need(x, 'input'), need(x, 'weight'), x.bias ?? null, {
+      ...(kw.stride !== undefined ? { stride: sizes(kw.stride, 'stride') } : {}),
+      ...(kw.padding !== undefined ? { padding: sizes(kw.padding, 'padding') } : {}),
+    })],
+  },
+  max_pool2d: {
+    forward: (x, kw) => [torch.nn.functional.maxPool2d(need(x, 'input'), sizes(kw.kernel_size, 'kernel_size'), {
+      ...(kw.stride !== undefined ? { stride: sizes(kw.stride, 'stride') } : {}),
+      ...(kw.padding !== undefined ? { padding: sizes(kw.padding, 'padding') } : {}),
+    })],
+  },
+  cross_entropy: {
+    forward: (x, kw) => [torch.nn.functional.crossEntropy(need(x, 'input'), need(x, 'target'), {
+      ...(kw.reduction !== undefined ? { reduction: kw.reduction as 'mean' | 'sum' | 'none' } : {}),
+    })],
+  },
+  mse_loss: {
+    forward: (x, kw) => [torch.nn.functional.mseLoss(need(x, 'input'), need(x, 'target'), {
+      ...(kw.reduction !== undefined ? { reduction: kw.reduction as 'mean' | 'sum' | 'none' } : {}),
+    })],
+  },
 };
 
 const ALL_CASES = FILES.flatMap((f) => f.cases);
