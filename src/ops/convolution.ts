@@ -1,0 +1,414 @@
+// conv1d, conv2d and convTranspose2d: PyTorch's argument rules and errors, im2col + packed GEMM over the whole minibatch, and their autograd.
+//
+// Three computations share one geometry (a convolution from X [N, Cin, H, W] to Y [N, Cout, OH, OW]):
+// the convolution Y = conv(X, W), its input gradient X = convT(Y, W) (which is also convTranspose2d), and its
+// weight gradient W = wgrad(X, Y). Each is the adjoint of the others in one argument, so the derivative of any
+// of them is written with the other two and createGraph gives higher derivatives.
+import { wasm } from '../backend/wasm/device.js';
+import { torchName } from '../dtype.js';
+import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
+import { Tensor } from '../tensor.js';
+import { record } from '../autograd/engine.js';
+import { derivatives } from '../autograd/derivatives.js';
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
+import { gemm } from './linalg.js';
+import { contiguous, reshape, squeeze, unsqueeze } from './shape.js';
+import { addressOf, describeValue, emptyTensor, formatShape } from './support.js';
+import { fill_ } from './elementwise.js';
+
+/** A convolution's full geometry; padTop/padLeft only, as the output size fixes the padding after. */
+export interface ConvGeometry {
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly outChannels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padTop: number;
+  readonly padLeft: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly groups: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+const inputShapeOf = (g: ConvGeometry) => [g.batch, g.inChannels, g.height, g.width];
+const outputShapeOf = (g: ConvGeometry) => [g.batch, g.outChannels, g.outH, g.outW];
+const weightShapeOf = (g: ConvGeometry) => [g.outChannels, g.inChannels / g.groups, g.kernelH, g.kernelW];
+
+function describeGeometry(g: ConvGeometry): number {
+  return wasm.describeWords([g.batch, g.inChannels, g.height, g.width, g.outChannels, g.kernelH, g.kernelW, g.strideH, g.strideW,
+    g.padTop, g.padLeft, g.dilationH, g.dilationW, g.groups, g.outH, g.outW]);
+}
+
+// Estimated nanoseconds per work item, for launch's decision to use the pool: moving a float costs ~0.3 ns.
+const nsPerFloat = 0.3;
+
+/** A contiguous float32 handle on t: t itself, or a copy made outside autograd (the caller disposes it). */
+function dense(t: Tensor): Tensor {
+  return noGrad(() => contiguous(t));
+}
+
+function release(copy: Tensor, original: Tensor): void {
+  if (copy !== original) copy.dispose();
+}
+
+/** The column matrix [Cin*kh*kw, N*OH*OW] of x (contiguous, X-shaped). */
+function im2col(x: Tensor, g: ConvGeometry): Tensor {
+  const positions = g.outH * g.outW;
+  const rows = g.inChannels * g.kernelH * g.kernelW;
+  const col = emptyTensor([rows, g.batch * positions], 'float32');
+  wasm.launch('conv_im2col_f32', [addressOf(col), addressOf(x), describeGeometry(g)], rows * g.batch, positions * nsPerFloat * 2);
+  return col;
+}
+
+/** y [N, C, P] (contiguous) as the channel-major matrix [C, N*P] that the GEMMs read. */
+function channelMajor(y: Tensor, batch: number, channels: number, positions: number): Tensor {
+  const cm = emptyTensor([channels, batch * positions], 'float32');
+  wasm.launch('conv_planes_to_channels_f32', [addressOf(cm), addressOf(y), batch, channels, positions], channels * batch, positions * nsPerFloat);
+  return cm;
+}
+
+/** Y = conv(X, W) (+ bias): im2col, one GEMM per group over the whole minibatch, then back to NCHW with the bias. */
+function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): { out: Tensor; col: Tensor } {
+  const positions = g.outH * g.outW, columns = g.batch * positions;
+  const groupOut = g.outChannels / g.groups, groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const col = im2col(x, g);
+  const cm = emptyTensor([g.outChannels, columns], 'float32');
+  const out = emptyTensor(outputShapeOf(g), 'float32');
+  if (groupK === 0) fill_(cm, 0);
+  else {
+    for (let group = 0; group < g.groups; group++) {
+      gemm(groupOut, columns, groupK, addressOf(w) + 4 * group * groupOut * groupK, groupK, 1,
+        addressOf(col) + 4 * group * groupK * columns, columns, 1, addressOf(cm) + 4 * group * groupOut * columns, columns);
+    }
+  }
+  wasm.launch('conv_channels_to_planes_f32', [addressOf(out), addressOf(cm), bias ? addressOf(bias) : 0, bias ? 1 : 0, g.batch, g.outChannels, positions],
+    g.batch * g.outChannels, positions * nsPerFloat);
+  cm.dispose();
+  return { out, col };
+}
+
+/** X-shaped convT(Y, W): per group, the transposed weight times Y's channel-major matrix, then col2im. */
+function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const positions = g.outH * g.outW, columns = g.batch * positions;
+  const groupOut = g.outChannels / g.groups, groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const out = emptyTensor(inputShapeOf(g), 'float32');
+  if (groupK === 0) return out;
+  const cm = channelMajor(y, g.batch, g.outChannels, positions);
+  const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, columns], 'float32');
+  if (groupOut === 0) fill_(col, 0);
+  else {
+    for (let group = 0; group < g.groups; group++) {
+      gemm(groupK, columns, groupOut, addressOf(w) + 4 * group * groupOut * groupK, 1, groupK,
+        addressOf(cm) + 4 * group * groupOut * columns, columns, 1, addressOf(col) + 4 * group * groupK * columns, columns);
+    }
+  }
+  cm.dispose();
+  wasm.launch('conv_col2im_f32', [addressOf(out), addressOf(col), describeGeometry(g)], g.batch * g.inChannels,
+    g.kernelH * g.kernelW * positions * nsPerFloat * 2);
+  col.dispose();
+  return out;
+}
+
+/** W-shaped wgrad(X, Y): per group, Y's channel-major matrix times the transposed column matrix of X. */
+function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, savedCol: Tensor | null): Tensor {
+  const positions = g.outH * g.outW, columns = g.batch * positions;
+  const groupOut = g.outChannels / g.groups, groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const out = emptyTensor(weightShapeOf(g), 'float32');
+  if (groupOut === 0 || groupK === 0) return out;
+  if (columns === 0) { fill_(out, 0); return out; }
+  const cm = channelMajor(y, g.batch, g.outChannels, positions);
+  const col = savedCol ?? im2col(x!, g);
+  for (let group = 0; group < g.groups; group++) {
+    gemm(groupOut, groupK, columns, addressOf(cm) + 4 * group * groupOut * columns, columns, 1,
+      addressOf(col) + 4 * group * groupK * columns, 1, columns, addressOf(out) + 4 * group * groupOut * groupK, groupK);
+  }
+  cm.dispose();
+  if (col !== savedCol) col.dispose();
+  return out;
+}
+
+/**
+ * The recorded convolution (x, w, bias already checked, 4-D, float32). The column matrix is kept for the
+ * weight gradient when that will be needed, instead of being rebuilt in backward.
+ */
+export function convolutionOp(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const xDense = dense(x), wDense = dense(w), biasDense = bias ? dense(bias) : null;
+  const { out, col } = convolutionRaw(xDense, wDense, biasDense, g);
+  release(xDense, x); release(wDense, w);
+  if (biasDense && bias) release(biasDense, bias);
+  const keepCol = isGradEnabled() && w.requiresGrad;
+  record('ConvolutionBackward0', [x, w, bias], [out], () => derivatives.convolution(g, bias !== null), () => [x, w, keepCol ? col : null]);
+  col.dispose();
+  return out;
+}
+
+/** The recorded convT(y, w): X-shaped; the input gradient of a convolution and convTranspose2d's forward. */
+export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const yDense = dense(y), wDense = dense(w);
+  const out = convolutionTransposeRaw(yDense, wDense, g);
+  release(yDense, y); release(wDense, w);
+  if (bias) noGrad(() => { const view = reshape(bias, [[1, -1, 1, 1]]); out.add_(view); view.dispose(); });
+  record('ConvolutionBackward0', [y, w, bias], [out], () => derivatives.convolutionTranspose(g, bias !== null), () => [y, w]);
+  return out;
+}
+
+/** The recorded wgrad(x, y): W-shaped, the weight gradient of a convolution. */
+export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, savedCol: Tensor | null = null): Tensor {
+  const yDense = dense(y);
+  const xDense = savedCol ? null : dense(x);
+  const out = convolutionWeightRaw(xDense, yDense, g, savedCol);
+  release(yDense, y);
+  if (xDense) release(xDense, x);
+  record('ConvolutionBackwardWeight', [x, y], [out], () => derivatives.convolutionWeight(g), () => [x, y]);
+  return out;
+}
+
+// ---- argument parsing and PyTorch's checks (all before anything is allocated)
+
+type Sizes = number | readonly number[];
+
+function checkTensor(value: unknown, where: string, name: string): Tensor {
+  if (!(value instanceof Tensor)) throw new ArgumentError(`${where}: ${name} must be a tensor, got ${describeValue(value)}`);
+  void value.storage;
+  if (value.dtype !== 'float32') throw new DtypeError(`${where}: expected float32 tensors, got ${torchName(value.dtype)} for ${name}; convert with .float()`);
+  return value;
+}
+
+/** An int or a list of `dims` ints, as PyTorch's expand_param_if_needed. */
+export function expandParameter(value: unknown, dims: number, name: string, where: string): number[] {
+  const list = typeof value === 'number' ? new Array<number>(dims).fill(value) : value;
+  if (!Array.isArray(list) || !list.every((v) => typeof v === 'number' && Number.isInteger(v))) {
+    throw new ArgumentError(`${where}: ${name} must be an integer or a list of ${dims} integers, got ${describeValue(value)}`);
+  }
+  if (list.length !== dims) {
+    throw new ArgumentError(`expected ${name} to be a single integer value or a list of ${dims} values to match the convolution dimensions, but got ${name}=${formatShape(list)}`);
+  }
+  return list.slice();
+}
+
+function checkOptions(options: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ArgumentError(`${where}: options must be an object such as { stride: 2 }, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new ArgumentError(`${where}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
+  }
+  return options as Record<string, unknown>;
+}
+
+function checkGroups(value: unknown, where: string): number {
+  if (value === undefined) return 1;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ArgumentError(`${where}: groups must be an integer, got ${describeValue(value)}`);
+  if (value <= 0) throw new ArgumentError('non-positive groups is not supported');
+  return value;
+}
+
+interface ConvOptions {
+  stride?: Sizes;
+  padding?: Sizes | 'same' | 'valid';
+  dilation?: Sizes;
+  groups?: number;
+}
+
+export interface Conv1dOptions {
+  stride?: number | [number];
+  padding?: number | [number] | 'same' | 'valid';
+  dilation?: number | [number];
+  groups?: number;
+}
+
+export interface Conv2dOptions {
+  stride?: number | number[];
+  padding?: number | number[] | 'same' | 'valid';
+  dilation?: number | number[];
+  groups?: number;
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: number | number[];
+  padding?: number | number[];
+  outputPadding?: number | number[];
+  groups?: number;
+  dilation?: number | number[];
+}
+
+/**
+ * Checks a forward convolution of `dims` spatial dims (1 or 2) as PyTorch does and returns its geometry for
+ * the batched 4-D form (1-D convolutions get a height of 1).
+ */
+function convGeometry(input: Tensor, weight: Tensor, bias: Tensor | null, options: ConvOptions, dims: 1 | 2, where: string): ConvGeometry {
+  const rank = dims + 2;
+  if (input.dim() !== rank && input.dim() !== rank - 1) {
+    throw new ShapeError(`Expected ${rank - 1}D (unbatched) or ${rank}D (batched) input to ${where}, but got input of size: ${formatShape(input.shape)}`);
+  }
+  if (weight.dim() !== rank) {
+    throw new ShapeError(`${where}: expected weight to be ${rank}-dimensional [out_channels, in_channels / groups, ${dims === 2 ? 'kH, kW' : 'kW'}], but got weight of size ${formatShape(weight.shape)}`);
+  }
+  const stride = expandParameter(options.stride ?? 1, dims, 'stride', where);
+  const dilation = expandParameter(options.dilation ?? 1, dims, 'dilation', where);
+  const groups = checkGroups(options.groups, where);
+  const kernel = weight.shape.slice(2);
+  let padBefore: number[], padTotal: number[];
+  const padding = options.padding ?? 0;
+  if (typeof padding === 'string') {
+    if (padding === 'valid') { padBefore = new Array<number>(dims).fill(0); padTotal = padBefore.slice(); }
+    else if (padding === 'same') {
+      if (stride.some((s) => s !== 1)) throw new ArgumentError("padding='same' is not supported for strided convolutions");
+      // PyTorch puts the odd extra row/column of an even kernel after the input.
+      padTotal = kernel.map((k, d) => dilation[d] * (k - 1));
+      padBefore = padTotal.map((total) => Math.floor(total / 2));
+    } else throw new ArgumentError(`Invalid padding string: '${padding}' (expected 'same' or 'valid')`);
+  } else {
+    padBefore = expandParameter(padding, dims, 'padding', where);
+    padTotal = padBefore.map((p) => 2 * p);
+  }
+  if (padBefore.some((p) => p < 0)) throw new ArgumentError('negative padding is not supported');
+  if (stride.some((s) => s <= 0)) throw new ArgumentError('non-positive stride is not supported');
+  if (dilation.some((d) => d <= 0)) throw new ArgumentError(`dilation should be greater than zero, but got ${formatShape(dilation)}`);
+  const outChannels = weight.shape[0];
+  if (outChannels < 1) {
+    throw new ShapeError(`Given groups=${groups}, expected weight to be at least 1 at dimension 0, but got weight of size ${formatShape(weight.shape)} instead`);
+  }
+  if (outChannels % groups !== 0) {
+    throw new ShapeError(`Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${formatShape(weight.shape)} instead`);
+  }
+  const batched = input.dim() === rank;
+  const channelsDim = batched ? 1 : 0;
+  const batchedShape = batched ? input.shape : [1, ...input.shape];
+  if (input.shape[channelsDim] !== weight.shape[1] * groups) {
+    throw new ShapeError(`Given groups=${groups}, weight of size ${formatShape(weight.shape)}, expected input${formatShape(batchedShape)} to have ` +
+      `${weight.shape[1] * groups} channels, but got ${input.shape[channelsDim]} channels instead`);
+  }
+  const spatial = batchedShape.slice(2);
+  const padded = spatial.map((size, d) => size + padTotal[d]);
+  const effectiveKernel = kernel.map((k, d) => dilation[d] * (k - 1) + 1);
+  if (padded.some((size, d) => size < effectiveKernel[d])) {
+    throw new ShapeError(`Calculated padded input size per channel: (${padded.join(' x ')}). Kernel size: (${effectiveKernel.join(' x ')}). ` +
+      "Kernel size can't be greater than actual input size");
+  }
+  if (bias && (bias.dim() !== 1 || bias.shape[0] !== outChannels)) {
+    throw new ShapeError(`Given weight of size ${formatShape(weight.shape)}, expected bias to be 1-dimensional with ${outChannels} elements, but got bias of size ${formatShape(bias.shape)} instead`);
+  }
+  if (batchedShape.slice(1).some((size) => size === 0)) {
+    throw new ShapeError(`${where}: expected non-empty input except for the batch dimension, but got input of size ${formatShape(input.shape)}`);
+  }
+  const outSize = spatial.map((size, d) => Math.floor((padded[d] - effectiveKernel[d]) / stride[d]) + 1);
+  // 1-D convolutions run as 2-D ones of height 1.
+  const at = (list: readonly number[], d: 0 | 1, fallback: number) => (dims === 2 ? list[d] : d === 0 ? fallback : list[0]);
+  return {
+    batch: batchedShape[0], inChannels: batchedShape[1], height: at(spatial, 0, 1), width: at(spatial, 1, 1),
+    outChannels, kernelH: at(kernel, 0, 1), kernelW: at(kernel, 1, 1), strideH: at(stride, 0, 1), strideW: at(stride, 1, 1),
+    padTop: at(padBefore, 0, 0), padLeft: at(padBefore, 1, 0), dilationH: at(dilation, 0, 1), dilationW: at(dilation, 1, 1),
+    groups, outH: at(outSize, 0, 1), outW: at(outSize, 1, 1),
+  };
+}
+
+function checkBias(bias: unknown, where: string): Tensor | null {
+  return bias === undefined || bias === null ? null : checkTensor(bias, where, 'bias');
+}
+
+/**
+ * Runs `compute` on the batched 4-D forms of input and weight (unsqueezing an unbatched input and, for 1-D
+ * convolutions, a height of 1), then returns its result in the caller's form. The views are recorded, so
+ * gradients flow back through them.
+ */
+function inFourDimensions(input: Tensor, weight: Tensor, batched: boolean, oneDimensional: boolean, compute: (x: Tensor, w: Tensor) => Tensor): Tensor {
+  const made: Tensor[] = [];
+  const view = (t: Tensor, dim: number) => { const v = unsqueeze(t, dim); made.push(v); return v; };
+  let x = batched ? input : view(input, 0);
+  let w = weight;
+  if (oneDimensional) { x = view(x, 2); w = view(weight, 2); }
+  let out = compute(x, w);
+  if (oneDimensional) { made.push(out); out = squeeze(out, 2); }
+  if (!batched) { made.push(out); out = squeeze(out, 0); }
+  for (const t of made) t.dispose();
+  return out;
+}
+
+/** torch.conv2d: input [N, Cin, H, W] or [Cin, H, W], weight [Cout, Cin/groups, kH, kW], bias [Cout]. */
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
+  const x = checkTensor(input, 'conv2d', 'input'), w = checkTensor(weight, 'conv2d', 'weight'), b = checkBias(bias, 'conv2d');
+  const parsed = checkOptions(options, 'conv2d', ['stride', 'padding', 'dilation', 'groups']) as ConvOptions;
+  const g = convGeometry(x, w, b, parsed, 2, 'conv2d');
+  return inFourDimensions(x, w, x.dim() === 4, false, (x4, w4) => convolutionOp(x4, w4, b, g));
+}
+
+/** torch.conv1d: input [N, Cin, L] or [Cin, L], weight [Cout, Cin/groups, k], bias [Cout]. */
+export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv1dOptions): Tensor {
+  const x = checkTensor(input, 'conv1d', 'input'), w = checkTensor(weight, 'conv1d', 'weight'), b = checkBias(bias, 'conv1d');
+  const parsed = checkOptions(options, 'conv1d', ['stride', 'padding', 'dilation', 'groups']) as ConvOptions;
+  const g = convGeometry(x, w, b, parsed, 1, 'conv1d');
+  return inFourDimensions(x, w, x.dim() === 3, true, (x4, w4) => convolutionOp(x4, w4, b, g));
+}
+
+/**
+ * torch.conv_transpose2d: input [N, Cin, H, W] or [Cin, H, W], weight [Cin, Cout/groups, kH, kW] (PyTorch's
+ * layout), bias [Cout]; the gradient of conv2d with respect to its input.
+ */
+export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvTranspose2dOptions): Tensor {
+  const where = 'conv_transpose2d';
+  const x = checkTensor(input, where, 'input'), w = checkTensor(weight, where, 'weight'), b = checkBias(bias, where);
+  const parsed = checkOptions(options, where, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
+  if (x.dim() !== 4 && x.dim() !== 3) {
+    throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: ${formatShape(x.shape)}`);
+  }
+  if (w.dim() !== 4) {
+    throw new ShapeError(`${where}: expected weight to be 4-dimensional [in_channels, out_channels / groups, kH, kW], but got weight of size ${formatShape(w.shape)}`);
+  }
+  if (typeof parsed.padding === 'string') {
+    throw new ArgumentError(`${where}: padding must be an integer or a list of 2 integers, not the string '${parsed.padding}'`);
+  }
+  const stride = expandParameter(parsed.stride ?? 1, 2, 'stride', where);
+  const padding = expandParameter(parsed.padding ?? 0, 2, 'padding', where);
+  const outputPadding = expandParameter(parsed.outputPadding ?? 0, 2, 'outputPadding', where);
+  const dilation = expandParameter(parsed.dilation ?? 1, 2, 'dilation', where);
+  const groups = checkGroups(parsed.groups, where);
+  if (padding.some((p) => p < 0)) throw new ArgumentError('negative padding is not supported');
+  if (outputPadding.some((p) => p < 0)) throw new ArgumentError('negative output_padding is not supported');
+  if (stride.some((s) => s <= 0)) throw new ArgumentError('non-positive stride is not supported');
+  if (dilation.some((d) => d <= 0)) throw new ArgumentError(`dilation should be greater than zero, but got ${formatShape(dilation)}`);
+  if (outputPadding.some((p, d) => p >= stride[d] && p >= dilation[d])) {
+    throw new ArgumentError(`output padding must be smaller than either stride or dilation, but got output_padding_height: ${outputPadding[0]} ` +
+      `output_padding_width: ${outputPadding[1]} stride_height: ${stride[0]} stride_width: ${stride[1]} dilation_height: ${dilation[0]} dilation_width: ${dilation[1]}`);
+  }
+  const inChannels = w.shape[0];
+  if (inChannels < 1) {
+    throw new ShapeError(`Given groups=${groups}, expected weight to be at least 1 at dimension 0, but got weight of size ${formatShape(w.shape)} instead`);
+  }
+  if (inChannels % groups !== 0) {
+    throw new ShapeError(`Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${formatShape(w.shape)} instead`);
+  }
+  const batched = x.dim() === 4;
+  const batchedShape = batched ? x.shape : [1, ...x.shape];
+  if (batchedShape[1] !== inChannels) {
+    throw new ShapeError(`Given transposed=1, weight of size ${formatShape(w.shape)}, expected input${formatShape(batchedShape)} to have ${inChannels} channels, ` +
+      `but got ${batchedShape[1]} channels instead`);
+  }
+  const outChannels = w.shape[1] * groups;
+  if (b && (b.dim() !== 1 || b.shape[0] !== outChannels)) {
+    throw new ShapeError(`Given transposed=1, weight of size ${formatShape(w.shape)}, expected bias to be 1-dimensional with ${outChannels} elements, ` +
+      `but got bias of size ${formatShape(b.shape)} instead`);
+  }
+  if (batchedShape.slice(1).some((size) => size === 0)) {
+    throw new ShapeError(`${where}: expected non-empty input except for the batch dimension, but got input of size ${formatShape(x.shape)}`);
+  }
+  const spatial = batchedShape.slice(2), kernel = w.shape.slice(2);
+  const outSize = spatial.map((size, d) => (size - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + outputPadding[d] + 1);
+  if (outSize.some((size) => size < 1)) {
+    throw new ShapeError(`Given input size per channel: (${spatial.join(' x ')}). Calculated output size per channel: (${outSize.join(' x ')}). Output size is too small`);
+  }
+  // The convolution this transposes: from the output [N, Cout, outSize] back to the input [N, Cin, spatial].
+  const g: ConvGeometry = {
+    batch: batchedShape[0], inChannels: outChannels, height: outSize[0], width: outSize[1], outChannels: inChannels,
+    kernelH: kernel[0], kernelW: kernel[1], strideH: stride[0], strideW: stride[1], padTop: padding[0], padLeft: padding[1],
+    dilationH: dilation[0], dilationW: dilation[1], groups, outH: spatial[0], outW: spatial[1],
+  };
+  return inFourDimensions(x, w, batched, false, (x4, w4) => convolutionTransposeOp(x4, w4, b, g));
+}
