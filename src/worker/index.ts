@@ -124,7 +124,65 @@ export async function expose(api: object, endpoint?: WorkerLike): Promise<void> 
       throw new torch.ArgumentError('expose: not running in a worker; pass the endpoint to serve on');
     }
   }
-  Comlink.expose(api, endpointOf(target));
+  const port = endpointOf(target);
+  Comlink.expose(api, withoutHandshake(port));
+  // A page that wrapped this worker before the worker listened (a module worker still loading its imports
+  // drops messages) hears now that calls can go; a page that wraps later asks, and is answered.
+  port.addEventListener('message', (event) => {
+    if ((event as MessageEvent).data?.[handshake] === 'ready?') port.postMessage({ [handshake]: 'ready' });
+  });
+  port.postMessage({ [handshake]: 'ready' });
+}
+
+const handshake = '__wasmtorchWorker';
+
+/** The endpoint as comlink's expose sees it: handshake messages filtered out. */
+function withoutHandshake(endpoint: Comlink.Endpoint): Comlink.Endpoint {
+  const filtered = new WeakMap<EventListenerOrEventListenerObject, EventListener>();
+  return {
+    postMessage: (message, transfer) => endpoint.postMessage(message, transfer),
+    addEventListener(type, listener) {
+      const forward: EventListener = (event) => {
+        if ((event as MessageEvent).data?.[handshake] !== undefined) return;
+        if (typeof listener === 'function') listener(event);
+        else listener.handleEvent(event);
+      };
+      filtered.set(listener, forward);
+      endpoint.addEventListener(type, forward);
+    },
+    removeEventListener(type, listener) {
+      const forward = filtered.get(listener);
+      if (forward) endpoint.removeEventListener(type, forward);
+    },
+    start: endpoint.start?.bind(endpoint),
+  };
+}
+
+/**
+ * The endpoint as comlink's wrap sees it: calls made before the worker said it is ready are held, then sent
+ * in order. Without this, the first calls to a module worker still loading wasmtorch would be lost.
+ */
+function afterHandshake(endpoint: Comlink.Endpoint): Comlink.Endpoint {
+  let ready = false;
+  const held: [unknown, Transferable[] | undefined][] = [];
+  const onMessage = (event: Event) => {
+    if ((event as MessageEvent).data?.[handshake] !== 'ready' || ready) return;
+    ready = true;
+    endpoint.removeEventListener('message', onMessage);
+    for (const [message, transfer] of held.splice(0)) endpoint.postMessage(message, transfer);
+  };
+  endpoint.addEventListener('message', onMessage);
+  endpoint.start?.();
+  endpoint.postMessage({ [handshake]: 'ready?' });
+  return {
+    postMessage(message, transfer) {
+      if (ready) endpoint.postMessage(message, transfer);
+      else held.push([message, transfer]);
+    },
+    addEventListener: (type, listener) => endpoint.addEventListener(type, listener),
+    removeEventListener: (type, listener) => endpoint.removeEventListener(type, listener),
+    start: endpoint.start?.bind(endpoint),
+  };
 }
 
 /**
@@ -133,5 +191,5 @@ export async function expose(api: object, endpoint?: WorkerLike): Promise<void> 
  */
 export function wrap<Api>(worker: WorkerLike): Comlink.Remote<Api> {
   registerTensorTransfer();
-  return Comlink.wrap<Api>(endpointOf(worker));
+  return Comlink.wrap<Api>(afterHandshake(endpointOf(worker)));
 }
