@@ -20,7 +20,7 @@ import { ArgumentError, DeviceError, DtypeError, ShapeError, TorchError } from '
 import { Function as AutogradFunction, type Ctx } from '../autograd/function.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import type { MaybeTensor } from '../autograd/engine.js';
-import { keep } from '../scope.js';
+import { keep, tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
 import { formatShape, sameShape } from '../ops/support.js';
 import { Parameter } from './parameter.js';
@@ -93,16 +93,31 @@ export class Module extends CallableObject {
     throw new TorchError(`Module [${this.constructor.name}] is missing the required "forward" function`);
   }
 
-  /** What `model(...args)` runs: forward pre-hooks, forward, forward hooks, and full backward hooks' wiring. */
+  /**
+   * What `model(...args)` runs: forward pre-hooks, forward, forward hooks, and full backward hooks' wiring,
+   * inside torch.tidy: tensors the forward makes and does not return (intermediate activations) are freed
+   * when it returns, as PyTorch's die with their last reference; the output keeps its graph. Buffers the
+   * forward replaces are kept; any other tensor it stores on the module must be passed to torch.keep().
+   */
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']>;
   call(...args: unknown[]): unknown {
     try {
-      if (this.#forwardPreHooks.length === 0 && this.#forwardHooks.length === 0 && this.#backwardHooks.length === 0) {
-        return this.forward(...args);
-      }
-      return this.#callWithHooks(args);
+      const hooked = this.#forwardPreHooks.length !== 0 || this.#forwardHooks.length !== 0 || this.#backwardHooks.length !== 0;
+      return tidy(() => {
+        const output = hooked ? this.#callWithHooks(args) : this.forward(...args);
+        this.#keepBuffers();
+        return output;
+      });
     } catch (error) {
       throw this.#annotate(error);
+    }
+  }
+
+  /** A buffer the forward replaced (this.running_mean = ...) is module state, not an intermediate: tidy must not free it. */
+  #keepBuffers(): void {
+    for (const name of this.#buffers.keys()) {
+      const value = (this as unknown as Record<string, unknown>)[name];
+      if (value instanceof Tensor) keep(value);
     }
   }
 
