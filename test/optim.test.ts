@@ -470,6 +470,11 @@ describe('lrScheduler against PyTorch 1.13 (two groups, 30 epochs)', () => {
     expect(() => new lrScheduler.StepLR({} as never, { stepSize: 1 })).toThrow(/is not an Optimizer/);
     expect(() => new lrScheduler.StepLR(optimizer, { stepSize: 1, lastEpoch: 3 })).toThrow(/param 'initialLr' is not specified in paramGroups\[0\] when resuming/);
     expect(optimizer.paramGroups.map((g) => g.lr)).toEqual([0.1, 0.01]);
+    const lambda = new lrScheduler.LambdaLR(optimizer, (epoch) => (epoch < 2 ? 1 : ('x' as never)));
+    lambda.step();
+    expect(() => lambda.step()).toThrow(/lrLambda 0 returned "x" for epoch 2, expected a number/);
+    expect(lambda.lastEpoch).toBe(1);
+    expect(lambda.getLastLr()).toEqual([0.1, 0.01]);
     dispose();
   });
 });

@@ -63,7 +63,15 @@ export abstract class LRScheduler {
   step(): void {
     this.stepCount++;
     this.lastEpoch++;
-    const values = this.computeLr();
+    let values: number[];
+    try {
+      values = this.computeLr();
+    } catch (error) {
+      // A throwing lrLambda leaves the scheduler where it was.
+      this.stepCount--;
+      this.lastEpoch--;
+      throw error;
+    }
     this.optimizer.paramGroups.forEach((group, index) => { group.lr = values[index]; });
     this.#lastLr = this.optimizer.paramGroups.map((group) => group.lr);
   }
