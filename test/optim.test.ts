@@ -298,6 +298,33 @@ describe('API', () => {
   });
 });
 
+describe('with nn', () => {
+  it('trains an nn.Module through model.parameters() and zeroGrad, the loss going down, memory flat', () => {
+    const model = new torch.nn.Sequential(new torch.nn.Linear(4, 16), new torch.nn.ReLU(), new torch.nn.Linear(16, 1));
+    const x = torch.linspace(-1, 1, 64).reshape(16, 4), y = x.sum(1, true).sin();
+    const optimizer = new optim.AdamW(model.parameters(), { lr: 0.05 });
+    const scheduler = new optim.lrScheduler.CosineAnnealingLR(optimizer, { TMax: 50 });
+    const losses: number[] = [];
+    let afterFirst = torch.memory();
+    for (let epoch = 0; epoch < 50; epoch++) {
+      const loss = optimizer.step(() => torch.tidy(() => {
+        optimizer.zeroGrad();
+        const value = model.forward(x).sub(y).pow(2).mean();
+        value.backward();
+        return value.item() as number;
+      }))!;
+      scheduler.step();
+      losses.push(loss);
+      if (epoch === 1) afterFirst = torch.memory();
+    }
+    expect(torch.memory()).toMatchObject({ tensors: afterFirst.tensors, bytes: afterFirst.bytes });
+    expect(losses[49]).toBeLessThan(losses[0] / 4);
+    expect(optimizer.paramGroups[0].lr).toBeCloseTo(0, 12);
+    optimizer.dispose();
+    torch.dispose(x, y);
+  });
+});
+
 describe('errors: thrown before anything changes, nothing leaks', () => {
   const w = torch.zeros(3).requiresGrad_();
   afterAll(() => w.dispose());

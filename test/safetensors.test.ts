@@ -81,6 +81,24 @@ describe('PyTorch → wasmtorch', () => {
   });
 });
 
+describe('with nn', () => {
+  it('nn.Sequential(Linear(4, 8), ReLU(), Linear(8, 3)) loads PyTorch\'s file and gives PyTorch\'s output; its stateDict saves to the same bytes', () => {
+    const bytes = fixture('pytorch_roundtrip.safetensors');
+    const model = new torch.nn.Sequential(new torch.nn.Linear(4, 8), new torch.nn.ReLU(), new torch.nn.Linear(8, 3));
+    const loaded = torch.load(bytes);
+    const weights = Object.fromEntries(['0.weight', '0.bias', '2.weight', '2.bias'].map((name) => [name, loaded[name]]));
+    model.loadStateDict(weights);
+    const x = torch.fromArray(new Float32Array(expected.input), expected.inputShape);
+    const output = torch.noGrad(() => model.forward(x));
+    expectNear(output.toArray(), expected.pytorchOutput, 1e-6);
+    const stateDict = model.stateDict();
+    const resaved = torch.save(stateDict);
+    const reference = torch.save(weights);
+    expect(Buffer.from(resaved).equals(Buffer.from(reference))).toBe(true);
+    torch.dispose(loaded, x, output, stateDict);
+  });
+});
+
 describe('wasmtorch → PyTorch', () => {
   it('the committed weights PyTorch read are what trainMlp() writes, and PyTorch computed the output wasmtorch computes', () => {
     const committed = new Uint8Array(readFileSync(fixturePath));
