@@ -126,7 +126,7 @@ export class Sequential extends IndexedModules {
     super.setItems(modules, where);
   }
 
-  override forward(input: unknown): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  override forward(input: unknown): any { // any: whatever the last module returns
     let value = input;
     for (const module of this.items()) value = module(value);
     return value;

@@ -1,6 +1,6 @@
 // nn.Module: the base class of layers and models: callable instances, automatic registration, state dicts, hooks, modes.
 //
-// Two decisions, both written down in the README's nn section:
+// Two decisions (the lead's README nn section should repeat them):
 //
 // Callable instances. `model(x)` works as in PyTorch: Module's base constructor returns an arrow function
 // whose prototype is `new.target.prototype`, so `this` in every subclass constructor (users' too) is that
@@ -83,13 +83,9 @@ export class Module extends CallableObject {
   readonly #forwardHooks: ForwardHook[] = [];
   readonly #backwardHooks: FullBackwardHook[] = [];
 
-  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
-  constructor() {
-    super();
-  }
-
   /** The computation; subclasses override it. Call the module (`model(x)`), not forward, so hooks run. */
-  forward(..._args: any[]): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // `any` so that every subclass's forward signature is assignable to this one (and model(x) takes its types).
+  forward(..._args: any[]): any {
     throw new TorchError(`Module [${this.constructor.name}] is missing the required "forward" function`);
   }
 
@@ -583,7 +579,13 @@ class BackwardHookInputs extends AutogradFunction {
     return tensors;
   }
   static override backward(ctx: Ctx, ...grads: MaybeTensor[]): MaybeTensor[] {
-    return [null, ...(ctx.state as BackwardHookState).run(grads)];
+    const state = ctx.state as BackwardHookState;
+    try {
+      return [null, ...state.run(grads)];
+    } finally {
+      for (const g of state.gradOutputs ?? []) g?.dispose();
+      state.gradOutputs = null;
+    }
   }
 }
 
@@ -594,9 +596,15 @@ class BackwardHookOutputs extends AutogradFunction {
   }
   static override backward(ctx: Ctx, ...grads: MaybeTensor[]): MaybeTensor[] {
     const state = ctx.state as BackwardHookState;
-    state.gradOutputs = grads;
-    // No input carries a gradient back: the hooks run now, with no input gradients (as PyTorch does).
-    if (state.wrappedInputs === 0) state.run(new Array<MaybeTensor>(state.tensorArgs).fill(null));
+    if (state.wrappedInputs === 0) {
+      // No input carries a gradient back: the hooks run now, with no input gradients (as PyTorch does).
+      state.gradOutputs = grads;
+      state.run(new Array<MaybeTensor>(state.tensorArgs).fill(null));
+      state.gradOutputs = null;
+    } else {
+      // The engine frees these once delivered; the hooks run later, at the inputs, on copies.
+      state.gradOutputs = grads.map((g) => (g ? keep(g.clone()) : null));
+    }
     return [null, ...grads];
   }
 }

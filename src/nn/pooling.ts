@@ -19,8 +19,11 @@ export interface MaxPoolLayerOptions {
   ceilMode?: boolean;
 }
 
-/** Max over kH×kW windows; with returnIndices the result is [values, indices] (also { values, indices }). */
-export class MaxPool2d extends Module {
+/**
+ * Max over kH×kW windows; with returnIndices the result is [values, indices] (also { values, indices }).
+ * The type parameter follows returnIndices, so `pool(x)` is typed Tensor or ValuesIndices without a cast.
+ */
+export class MaxPool2d<ReturnIndices extends boolean = false> extends Module {
   readonly kernelSize: Size;
   readonly stride: Size;
   readonly padding: Size;
@@ -28,7 +31,7 @@ export class MaxPool2d extends Module {
   readonly returnIndices: boolean;
   readonly ceilMode: boolean;
 
-  constructor(kernelSize: Size, options: MaxPoolLayerOptions = {}) {
+  constructor(kernelSize: Size, options: MaxPoolLayerOptions & { returnIndices?: ReturnIndices } = {}) {
     super();
     const { stride = null, padding = 0, dilation = 1, returnIndices = false, ceilMode = false } = options;
     this.kernelSize = kernelSize;
@@ -39,9 +42,10 @@ export class MaxPool2d extends Module {
     this.ceilMode = ceilMode;
   }
 
-  override forward(input: Tensor): Tensor | ValuesIndices {
+  override forward(input: Tensor): ReturnIndices extends true ? ValuesIndices : Tensor {
     const options = { stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode };
-    return this.returnIndices ? F.maxPool2d(input, this.kernelSize, { ...options, returnIndices: true }) : F.maxPool2d(input, this.kernelSize, options);
+    const result = this.returnIndices ? F.maxPool2d(input, this.kernelSize, { ...options, returnIndices: true }) : F.maxPool2d(input, this.kernelSize, options);
+    return result as ReturnIndices extends true ? ValuesIndices : Tensor;
   }
 
   override extraRepr(): string {
