@@ -610,16 +610,19 @@ describe('bad inputs: clear errors naming the module and the shapes, nothing cha
 
   it('wrong input features or channels', () => {
     const net = new Net(), conv = new nn.Conv2d(3, 4, 3), bn = new nn.BatchNorm2d(4), ln = new nn.LayerNorm(5), gn = new nn.GroupNorm(2, 4);
-    const x = torch.randn(2, 5), image = torch.randn(2, 5, 7, 7), narrow = torch.ones(2, 4), sixChannels = torch.ones(2, 6, 3);
+    const x = torch.randn(2, 5), image = torch.randn(2, 5, 7, 7), narrow = torch.ones(2, 4), sixChannels = torch.ones(2, 6, 3), integers = torch.zeros([2, 4, 3, 3], { dtype: 'int32' });
     expectClean(() => net(x), torch.ShapeError, /^in Linear\(in_features=4, out_features=8, bias=True\): mat1 and mat2 shapes cannot be multiplied \(2x5 and 4x8\)/);
     expectClean(() => conv(image), torch.ShapeError,
       /^in Conv2d\(3, 4, kernel_size=\(3, 3\), stride=\(1, 1\)\): Given groups=1, weight of size \[4, 3, 3, 3\], expected input\[2, 5, 7, 7\] to have 3 channels, but got 5 channels instead/);
     expectClean(() => bn(image), torch.ShapeError, /^in BatchNorm2d\(4, .*\): expected input with 4 channels \(dim 1\), got input of shape \[2, 5, 7, 7\]/);
     expectClean(() => bn(x), torch.ShapeError, /expected 4D input \(got 2D input of shape \[2, 5\]\)/);
+    expectClean(() => bn(integers), torch.DtypeError, /expected a float32 input, got int32/);
+    expectClean(() => bn([1, 2] as never), torch.ArgumentError, /expected a tensor input, got an array \[1, 2\]/);
+    expectClean(() => conv(null as never), torch.ArgumentError, /^in Conv2d\(.*\): expected a tensor input, got null/);
     expectClean(() => ln(narrow), torch.ShapeError, /Given normalized_shape=\[5\], expected input with shape \[\*, 5\], but got input of size \[2, 4\]/);
     expectClean(() => gn(sixChannels), torch.ShapeError, /expected input with 4 channels \(dim 1\), got input of shape \[2, 6, 3\]/);
     expect(bn.numBatchesTracked!.item()).toBe(0);
-    torch.dispose(x, image, narrow, sixChannels);
+    torch.dispose(x, image, narrow, sixChannels, integers);
     for (const m of [net, conv, bn, ln, gn]) m.dispose();
   });
 

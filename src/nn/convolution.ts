@@ -1,6 +1,6 @@
 // Convolution layers: Conv1d, Conv2d (stride, padding incl. 'same'/'valid', dilation, groups) and ConvTranspose2d.
 import { ArgumentError, ShapeError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { describeValue, formatShape } from '../ops/support.js';
 import { Module } from './module.js';
 import { emptyParameter, pythonTuple, type Parameter } from './parameter.js';
@@ -95,6 +95,7 @@ abstract class ConvNd extends Module {
 
   /** Checks rank and channels so the error names this layer, the weight and the input. */
   protected checkInput(input: Tensor, dims: number): void {
+    if (!(input instanceof Tensor)) throw new ArgumentError(`expected a tensor input, got ${describeValue(input)}`);
     if (input.dim() !== dims + 1 && input.dim() !== dims + 2) {
       throw new ShapeError(`Expected ${dims + 1}D (unbatched) or ${dims + 2}D (batched) input, but got input of size: ${formatShape(input.shape)}`);
     }

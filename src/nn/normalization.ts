@@ -1,8 +1,8 @@
 // Normalization layers: BatchNorm1d/2d (running statistics, train/eval), LayerNorm and GroupNorm (affine).
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { ones, zeros } from '../ops/factories.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { describeValue, formatShape } from '../ops/support.js';
 import { Module } from './module.js';
 import { emptyParameter, pythonFloat, pythonTuple, type Parameter } from './parameter.js';
@@ -81,7 +81,10 @@ export abstract class BatchNorm extends Module {
   protected abstract checkInputDim(input: Tensor): void;
 
   override forward(input: Tensor): Tensor {
+    if (!(input instanceof Tensor)) throw new ArgumentError(`expected a tensor input, got ${describeValue(input)}`);
     this.checkInputDim(input);
+    // Every check before numBatchesTracked moves: a rejected input changes no state.
+    if (input.dtype !== 'float32') throw new DtypeError(`expected a float32 input, got ${input.dtype}`);
     if (input.shape[1] !== this.numFeatures) {
       throw new ShapeError(`expected input with ${this.numFeatures} channels (dim 1), got input of shape ${formatShape(input.shape)}`);
     }
@@ -185,7 +188,7 @@ export class GroupNorm extends Module {
   }
 
   override forward(input: Tensor): Tensor {
-    if (input.dim() >= 2 && input.shape[1] !== this.numChannels) {
+    if (input instanceof Tensor && input.dim() >= 2 && input.shape[1] !== this.numChannels) {
       throw new ShapeError(`expected input with ${this.numChannels} channels (dim 1), got input of shape ${formatShape(input.shape)}`);
     }
     return F.groupNorm(input, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
