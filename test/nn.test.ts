@@ -355,6 +355,31 @@ describe('Module: hooks', () => {
     });
   });
 
+  it('tensors made during a call and stored elsewhere follow tidy\'s rule: torch.keep() them, or they are freed with the intermediates', () => {
+    const net = new Net();
+    const features: Record<string, Tensor> = {};
+    let intermediate: Tensor | null = null;
+    net.fc1.registerForwardHook((_m, _args, output) => {
+      features.kept = torch.keep((output as Tensor).detach());
+      features.notKept = (output as Tensor).detach();
+    });
+    net.act.registerForwardPreHook((_m, args) => { intermediate = args[0] as Tensor; });
+    const before = torch.memory().tensors;
+    const x = torch.randn(2, 4);
+    const y = net(x);
+    expect(features.kept.isDisposed).toBe(false);
+    expect(features.kept.shape).toEqual([2, 8]);
+    expect(features.notKept.isDisposed).toBe(true);
+    expect(() => features.notKept.sum()).toThrow(/was disposed .* returning it from torch.tidy/);
+    // fc1's output was an intermediate of net's forward: freed when net's call returned; y keeps its graph.
+    expect(intermediate!.isDisposed).toBe(true);
+    torch.tidy(() => y.sum().backward());
+    torch.dispose(x, y, features.kept);
+    net.zeroGrad(true);
+    expect(torch.memory().tensors).toBe(before);
+    net.dispose();
+  });
+
   it('full backward hooks see gradInput and gradOutput and may replace gradInput', () => {
     const layer = new nn.Linear(3, 2);
     const calls: { gradInput: (number[] | null)[]; gradOutput: (number[] | null)[] }[] = [];

@@ -90,33 +90,38 @@ export class Module extends CallableObject {
   }
 
   /**
-   * What `model(...args)` runs: forward pre-hooks, forward, forward hooks, and full backward hooks' wiring,
-   * inside torch.tidy: tensors the forward makes and does not return (intermediate activations) are freed
-   * when it returns, as PyTorch's die with their last reference; the output keeps its graph. Buffers the
-   * forward replaces are kept; any other tensor it stores on the module must be passed to torch.keep().
+   * What `model(...args)` runs: forward pre-hooks, forward, forward hooks, and full backward hooks' wiring.
+   * forward runs inside torch.tidy: tensors it makes and does not return (intermediate activations) are
+   * freed when it returns, as PyTorch's die with their last reference; the output keeps its graph. Buffers
+   * the forward replaces are kept; any other tensor it stores on the module must be passed to torch.keep()
+   * (or registered with registerBuffer). Outputs are searched as tidy searches: tensors, arrays, plain
+   * objects and Maps.
    */
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']>;
   call(...args: unknown[]): unknown {
     try {
-      const hooked = this.#forwardPreHooks.length !== 0 || this.#forwardHooks.length !== 0 || this.#backwardHooks.length !== 0;
-      return tidy(() => {
-        const output = hooked ? this.#callWithHooks(args) : this.forward(...args);
-        this.#keepBuffers();
-        return output;
-      });
+      if (this.#forwardPreHooks.length === 0 && this.#forwardHooks.length === 0 && this.#backwardHooks.length === 0) {
+        return this.#forwardInScope(args);
+      }
+      return this.#callWithHooks(args);
     } catch (error) {
       throw this.#annotate(error);
     }
   }
 
-  /** A buffer the forward replaced (this.running_mean = ...) is module state, not an intermediate: tidy must not free it. */
-  #keepBuffers(): void {
-    for (const name of this.#buffers.keys()) {
-      const value = (this as unknown as Record<string, unknown>)[name];
-      if (value instanceof Tensor) keep(value);
-    }
+  #forwardInScope(args: unknown[]): unknown {
+    return tidy(() => {
+      const output = this.forward(...args);
+      // A buffer the forward replaced (this.running_mean = ...) is module state, not an intermediate.
+      for (const name of this.#buffers.keys()) {
+        const value = (this as unknown as Record<string, unknown>)[name];
+        if (value instanceof Tensor) keep(value);
+      }
+      return output;
+    });
   }
 
+  /** Hooks run outside forward's scope: what they make or store (features[name] = output.detach()) is theirs. */
   #callWithHooks(args: unknown[]): unknown {
     for (const hook of [...this.#forwardPreHooks]) {
       const result = hook(this, args);
@@ -124,7 +129,7 @@ export class Module extends CallableObject {
     }
     const backward = this.#backwardHooks.length ? new BackwardHookState(this, [...this.#backwardHooks]) : null;
     if (backward) args = backward.wrapInputs(args);
-    let output: unknown = this.forward(...args);
+    let output: unknown = this.#forwardInScope(args);
     for (const hook of [...this.#forwardHooks]) {
       const result = hook(this, args, output);
       if (result !== undefined && result !== null) output = result;
