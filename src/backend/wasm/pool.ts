@@ -22,6 +22,13 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
  * microsecond in a training loop, and bounds the waste when the program stops computing.
  */
 const spinMicroseconds = 2000;
+/** One blob URL for the embedded worker source, shared by every worker this page starts (nothing to host). */
+let workerUrl: string | null = null;
+function workerScriptUrl(): string {
+  workerUrl ??= URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
+  return workerUrl;
+}
+
 /** The browser main thread may not block in Atomics.wait: it spins instead. */
 const canBlock = isNode || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 
@@ -137,8 +144,7 @@ export class ThreadPool {
           worker.postMessage(setup);
         }, reject);
       } else {
-        const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
-        const worker = new Worker(url, { type: 'module' });
+        const worker = new Worker(workerScriptUrl(), { type: 'module' });
         worker.onmessage = (event) => onMessage(event.data);
         worker.onerror = (event) => { handle.alive = false; reject(new WorkerError(`kernel worker failed to start: ${event.message}`)); };
         handle.terminate = () => worker.terminate();
