@@ -1,4 +1,4 @@
-// Convolution kernels: im2col / col2im around the packed GEMM, layout moves between NCHW and channel-major, and direct kernels for few input channels.
+// Convolution kernels: im2col / col2im around the packed GEMM, layout moves between NCHW and row-major positions, and direct kernels for few input channels.
 //
 // Geometry descriptor (i32 words at `desc`), for a convolution from X [N, Cin, H, W] to Y [N, Cout, OH, OW]:
 //   0 N, 1 Cin, 2 H, 3 W, 4 Cout, 5 kh, 6 kw, 7 strideH, 8 strideW, 9 padTop, 10 padLeft, 11 dilationH,
@@ -114,26 +114,299 @@ export function conv_col2im_f32(dx: usize, col: usize, desc: usize, begin: i32, 
   }
 }
 
-/**
- * NCHW from channel-major: work item = (n, c); out[n, c, :] = cm[c, n*P .. n*P + P) (+ bias[c] when hasBias).
- */
-export function conv_channels_to_planes_f32(out: usize, cm: usize, bias: usize, hasBias: i32, batch: i32, channels: i32, positions: i32, begin: i32, end: i32): void {
+// ---- stride-1 convolutions without padding: "wide" rows. Output positions are taken over whole input rows
+// (oy*W + ox for ox in [0, W)), so each column-matrix row is one contiguous run of the input plane; the
+// positions with ox >= OW are junk, dropped when leaving the row-major layout and zero on the way in.
+
+/** Wide column matrix [Cin*kh*kw, N*OH*W]: work item = (k, n), one contiguous copy; the junk tail is zeroed. */
+export function conv_im2col_wide_f32(col: usize, x: usize, desc: usize, begin: i32, end: i32): void {
+  const batch = word(desc, 0), inChannels = word(desc, 1), height = word(desc, 2), width = word(desc, 3);
+  const kernelH = word(desc, 5), kernelW = word(desc, 6), dilationH = word(desc, 11), dilationW = word(desc, 12);
+  const outH = word(desc, 14), outW = word(desc, 15);
+  const positions = outH * width, length = (outH - 1) * width + outW;
   for (let item = begin; item < end; item++) {
-    const n = item / channels, c = item - n * channels;
-    const dst = at(out, item * positions), src = at(cm, (c * batch + n) * positions);
-    if (hasBias == 0) { copyRange(dst, src, positions); continue; }
-    const b = load<f32>(at(bias, c));
-    const bv = f32x4.splat(b);
-    let i = 0;
-    for (; i + 4 <= positions; i += 4) v128.store(at(dst, i), f32x4.add(v128.load(at(src, i)), bv));
-    for (; i < positions; i++) store<f32>(at(dst, i), load<f32>(at(src, i)) + b);
+    const k = item / batch, n = item - k * batch;
+    const kx = k % kernelW, ky = (k / kernelW) % kernelH, ci = k / (kernelW * kernelH);
+    const src = at(x, (n * inChannels + ci) * height * width + ky * dilationH * width + kx * dilationW);
+    const row = at(col, item * positions);
+    copyRange(row, src, length);
+    zeroRange(at(row, length), positions - length);
   }
 }
 
-/** Channel-major from NCHW: work item = (c, n); cm[c, n*P .. n*P + P) = x[n, c, :]. */
-export function conv_planes_to_channels_f32(cm: usize, x: usize, batch: i32, channels: i32, positions: i32, begin: i32, end: i32): void {
+/** The adjoint of conv_im2col_wide_f32: work item = input plane (n, ci), one contiguous add per kernel tap. */
+export function conv_col2im_wide_f32(dx: usize, col: usize, desc: usize, begin: i32, end: i32): void {
+  const batch = word(desc, 0), inChannels = word(desc, 1), height = word(desc, 2), width = word(desc, 3);
+  const kernelH = word(desc, 5), kernelW = word(desc, 6), dilationH = word(desc, 11), dilationW = word(desc, 12);
+  const outH = word(desc, 14), outW = word(desc, 15);
+  const positions = outH * width, length = (outH - 1) * width + outW;
   for (let item = begin; item < end; item++) {
-    const c = item / batch, n = item - c * batch;
-    copyRange(at(cm, item * positions), at(x, (n * channels + c) * positions), positions);
+    const n = item / inChannels, ci = item - n * inChannels;
+    const plane = at(dx, item * height * width);
+    zeroRange(plane, height * width);
+    for (let ky = 0; ky < kernelH; ky++) {
+      for (let kx = 0; kx < kernelW; kx++) {
+        const k = (ci * kernelH + ky) * kernelW + kx;
+        addRange(at(plane, ky * dilationH * width + kx * dilationW), at(col, (k * batch + n) * positions), length);
+      }
+    }
   }
+}
+
+/**
+ * NCHW from row-major positions: work item = image n; out[n, c, oy, ox] = rows[(n*OH*rowWidth + oy*rowWidth + ox)*C + c]
+ * (+ bias[c]), skipping the junk positions ox >= OW of wide rows.
+ */
+export function conv_rows_to_planes_f32(out: usize, rows: usize, bias: usize, hasBias: i32, channels: i32, outH: i32, outW: i32, rowWidth: i32, begin: i32, end: i32): void {
+  const imageRows = outH * rowWidth;
+  for (let n = begin; n < end; n++) {
+    const src = at(rows, n * imageRows * channels);
+    const dst = at(out, n * channels * outH * outW);
+    for (let c = 0; c < channels; c++) {
+      const b: f32 = hasBias != 0 ? load<f32>(at(bias, c)) : 0;
+      const plane = at(dst, c * outH * outW);
+      for (let oy = 0; oy < outH; oy++) {
+        const from = at(src, oy * rowWidth * channels + c);
+        const to = at(plane, oy * outW);
+        if (hasBias != 0) for (let ox = 0; ox < outW; ox++) store<f32>(at(to, ox), load<f32>(at(from, ox * channels)) + b);
+        else for (let ox = 0; ox < outW; ox++) store<f32>(at(to, ox), load<f32>(at(from, ox * channels)));
+      }
+    }
+  }
+}
+
+/** Row-major positions from NCHW, the inverse of conv_rows_to_planes_f32 (without bias); junk positions get 0. */
+export function conv_planes_to_rows_f32(rows: usize, x: usize, channels: i32, outH: i32, outW: i32, rowWidth: i32, begin: i32, end: i32): void {
+  const imageRows = outH * rowWidth;
+  for (let n = begin; n < end; n++) {
+    const dst = at(rows, n * imageRows * channels);
+    const src = at(x, n * channels * outH * outW);
+    if (rowWidth > outW) {
+      for (let oy = 0; oy < outH; oy++) zeroRange(at(dst, (oy * rowWidth + outW) * channels), (rowWidth - outW) * channels);
+    }
+    for (let c = 0; c < channels; c++) {
+      const plane = at(src, c * outH * outW);
+      for (let oy = 0; oy < outH; oy++) {
+        const to = at(dst, oy * rowWidth * channels + c);
+        const from = at(plane, oy * outW);
+        for (let ox = 0; ox < outW; ox++) store<f32>(at(to, ox * channels), load<f32>(at(from, ox)));
+      }
+    }
+  }
+}
+
+// ---- direct kernels, for convolutions with few input channels per group (where im2col + GEMM mostly moves
+// memory): stride 1, no padding, any dilation. Sums run in a fixed order: (ci, ky, kx) per output, and
+// (n, oy, vector column, then the tail) per weight.
+
+/** Work item = output plane (n, co): out = bias + sum over (ci, ky, kx) of w * the shifted input plane. */
+export function conv_direct_f32(out: usize, x: usize, w: usize, bias: usize, hasBias: i32, desc: usize, begin: i32, end: i32): void {
+  const inChannels = word(desc, 1), height = word(desc, 2), width = word(desc, 3), outChannels = word(desc, 4);
+  const kernelH = word(desc, 5), kernelW = word(desc, 6), dilationH = word(desc, 11), dilationW = word(desc, 12);
+  const groups = word(desc, 13), outH = word(desc, 14), outW = word(desc, 15);
+  const groupIn = inChannels / groups, groupOut = outChannels / groups, taps = kernelH * kernelW;
+  for (let item = begin; item < end; item++) {
+    const n = item / outChannels, co = item - n * outChannels;
+    const firstIn = (co / groupOut) * groupIn;
+    const weights = at(w, co * groupIn * taps);
+    const b: f32 = hasBias != 0 ? load<f32>(at(bias, co)) : 0;
+    const dst = at(out, item * outH * outW);
+    if (groupIn == 1 && kernelH == 3 && kernelW == 3 && outW >= 4) {
+      direct3x3Plane(dst, at(x, (n * inChannels + firstIn) * height * width), weights, b, width, outH, outW, dilationH * width, dilationW);
+      continue;
+    }
+    for (let oy = 0; oy < outH; oy++) {
+      const to = at(dst, oy * outW);
+      let ox = 0;
+      for (; ox + 8 <= outW; ox += 8) {
+        let sum0 = f32x4.splat(b), sum1 = f32x4.splat(b);
+        for (let ci = 0; ci < groupIn; ci++) {
+          const plane = at(x, ((n * inChannels + firstIn + ci) * height + oy) * width + ox);
+          const tapWeights = at(weights, ci * taps);
+          for (let ky = 0; ky < kernelH; ky++) {
+            const row = at(plane, ky * dilationH * width);
+            for (let kx = 0; kx < kernelW; kx++) {
+              const weight = v128.load32_splat(at(tapWeights, ky * kernelW + kx));
+              const from = at(row, kx * dilationW);
+              sum0 = f32x4.add(sum0, f32x4.mul(weight, v128.load(from)));
+              sum1 = f32x4.add(sum1, f32x4.mul(weight, v128.load(from, 16)));
+            }
+          }
+        }
+        v128.store(at(to, ox), sum0);
+        v128.store(at(to, ox), sum1, 16);
+      }
+      for (; ox < outW; ox++) {
+        let sum = b;
+        for (let ci = 0; ci < groupIn; ci++) {
+          const plane = at(x, ((n * inChannels + firstIn + ci) * height + oy) * width + ox);
+          const tapWeights = at(weights, ci * taps);
+          for (let ky = 0; ky < kernelH; ky++) {
+            for (let kx = 0; kx < kernelW; kx++) {
+              sum += load<f32>(at(tapWeights, ky * kernelW + kx)) * load<f32>(at(plane, ky * dilationH * width + kx * dilationW));
+            }
+          }
+        }
+        store<f32>(at(to, ox), sum);
+      }
+    }
+  }
+}
+
+/**
+ * Weight gradient, work item = (co, ci) within its group: for up to four taps at a time, the sum over
+ * (n, oy, ox) of grad[n, co, oy, ox] * x[n, ci, oy + ky*dh, ox + kx*dw].
+ */
+export function conv_direct_weight_f32(dw: usize, x: usize, grad: usize, desc: usize, begin: i32, end: i32): void {
+  const batch = word(desc, 0), inChannels = word(desc, 1), height = word(desc, 2), width = word(desc, 3), outChannels = word(desc, 4);
+  const kernelH = word(desc, 5), kernelW = word(desc, 6), dilationH = word(desc, 11), dilationW = word(desc, 12);
+  const groups = word(desc, 13), outH = word(desc, 14), outW = word(desc, 15);
+  const groupIn = inChannels / groups, groupOut = outChannels / groups, taps = kernelH * kernelW;
+  const vectorEnd = outW & ~3;
+  for (let item = begin; item < end; item++) {
+    const co = item / groupIn, cg = item - co * groupIn;
+    const ci = (co / groupOut) * groupIn + cg;
+    const target = at(dw, item * taps);
+    if (kernelH == 3 && kernelW == 3) {
+      direct3x3Weight(target, x, grad, batch, inChannels, outChannels, ci, co, height, width, outH, outW, dilationH * width, dilationW);
+      continue;
+    }
+    for (let t0 = 0; t0 < taps; t0 += 4) {
+      const count = min(4, taps - t0);
+      // Input offsets of the (up to) four taps; missing ones repeat the last, and their sums are not stored.
+      const o0 = tapOffset(t0, kernelW, dilationH, dilationW, width);
+      const o1 = count > 1 ? tapOffset(t0 + 1, kernelW, dilationH, dilationW, width) : o0;
+      const o2 = count > 2 ? tapOffset(t0 + 2, kernelW, dilationH, dilationW, width) : o1;
+      const o3 = count > 3 ? tapOffset(t0 + 3, kernelW, dilationH, dilationW, width) : o2;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      for (let n = 0; n < batch; n++) {
+        const gradPlane = at(grad, (n * outChannels + co) * outH * outW);
+        const inputPlane = at(x, (n * inChannels + ci) * height * width);
+        for (let oy = 0; oy < outH; oy++) {
+          const g = at(gradPlane, oy * outW), row = at(inputPlane, oy * width);
+          let ox = 0;
+          for (; ox < vectorEnd; ox += 4) {
+            const gv = v128.load(at(g, ox));
+            const from = at(row, ox);
+            a0 = f32x4.add(a0, f32x4.mul(gv, v128.load(at(from, o0))));
+            a1 = f32x4.add(a1, f32x4.mul(gv, v128.load(at(from, o1))));
+            a2 = f32x4.add(a2, f32x4.mul(gv, v128.load(at(from, o2))));
+            a3 = f32x4.add(a3, f32x4.mul(gv, v128.load(at(from, o3))));
+          }
+          for (; ox < outW; ox++) {
+            const gs = load<f32>(at(g, ox));
+            const from = at(row, ox);
+            s0 += gs * load<f32>(at(from, o0));
+            s1 += gs * load<f32>(at(from, o1));
+            s2 += gs * load<f32>(at(from, o2));
+            s3 += gs * load<f32>(at(from, o3));
+          }
+        }
+      }
+      store<f32>(at(target, t0), horizontalSum(a0) + s0);
+      if (count > 1) store<f32>(at(target, t0 + 1), horizontalSum(a1) + s1);
+      if (count > 2) store<f32>(at(target, t0 + 2), horizontalSum(a2) + s2);
+      if (count > 3) store<f32>(at(target, t0 + 3), horizontalSum(a3) + s3);
+    }
+  }
+}
+
+@inline function tapOffset(tap: i32, kernelW: i32, dilationH: i32, dilationW: i32, width: i32): i32 {
+  const ky = tap / kernelW, kx = tap - ky * kernelW;
+  return ky * dilationH * width + kx * dilationW;
+}
+
+@inline function horizontalSum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/**
+ * One output plane of a 3x3 convolution of one input channel, the nine weights held in registers. The last
+ * vector of a row overlaps the one before when OW is not a multiple of 4: it recomputes the same values.
+ */
+function direct3x3Plane(dst: usize, plane: usize, weights: usize, b: f32, width: i32, outH: i32, outW: i32, rowStep: i32, dilationW: i32): void {
+  const w00 = v128.load32_splat(weights), w01 = v128.load32_splat(weights, 4), w02 = v128.load32_splat(weights, 8);
+  const w10 = v128.load32_splat(weights, 12), w11 = v128.load32_splat(weights, 16), w12 = v128.load32_splat(weights, 20);
+  const w20 = v128.load32_splat(weights, 24), w21 = v128.load32_splat(weights, 28), w22 = v128.load32_splat(weights, 32);
+  const bv = f32x4.splat(b);
+  const step1 = <usize>dilationW << 2, step2 = step1 << 1, rowBytes = <usize>rowStep << 2;
+  for (let oy = 0; oy < outH; oy++) {
+    const row0 = at(plane, oy * width), row1 = row0 + rowBytes, row2 = row1 + rowBytes;
+    const to = at(dst, oy * outW);
+    for (let ox = 0; ox < outW; ox += 4) {
+      if (ox + 4 > outW) ox = outW - 4;
+      const o = <usize>ox << 2;
+      let sum = madd(w00, v128.load(row0 + o), bv);
+      sum = madd(w01, v128.load(row0 + o + step1), sum);
+      sum = madd(w02, v128.load(row0 + o + step2), sum);
+      sum = madd(w10, v128.load(row1 + o), sum);
+      sum = madd(w11, v128.load(row1 + o + step1), sum);
+      sum = madd(w12, v128.load(row1 + o + step2), sum);
+      sum = madd(w20, v128.load(row2 + o), sum);
+      sum = madd(w21, v128.load(row2 + o + step1), sum);
+      sum = madd(w22, v128.load(row2 + o + step2), sum);
+      v128.store(to + o, sum);
+    }
+  }
+}
+
+/** The nine weight gradients of one (co, ci) pair of a 3x3 convolution, nine vector sums at once. */
+function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inChannels: i32, outChannels: i32, ci: i32, co: i32,
+  height: i32, width: i32, outH: i32, outW: i32, rowStep: i32, dilationW: i32): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a22 = f32x4.splat(0);
+  const step1 = <usize>dilationW << 2, step2 = step1 << 1, rowBytes = <usize>rowStep << 2;
+  const vectorEnd = outW & ~3;
+  for (let n = 0; n < batch; n++) {
+    const gradPlane = at(grad, (n * outChannels + co) * outH * outW);
+    const inputPlane = at(x, (n * inChannels + ci) * height * width);
+    for (let oy = 0; oy < outH; oy++) {
+      const g = at(gradPlane, oy * outW);
+      const row0 = at(inputPlane, oy * width), row1 = row0 + rowBytes, row2 = row1 + rowBytes;
+      for (let ox = 0; ox < vectorEnd; ox += 4) {
+        const o = <usize>ox << 2;
+        const gv = v128.load(g + o);
+        a00 = madd(gv, v128.load(row0 + o), a00);
+        a01 = madd(gv, v128.load(row0 + o + step1), a01);
+        a02 = madd(gv, v128.load(row0 + o + step2), a02);
+        a10 = madd(gv, v128.load(row1 + o), a10);
+        a11 = madd(gv, v128.load(row1 + o + step1), a11);
+        a12 = madd(gv, v128.load(row1 + o + step2), a12);
+        a20 = madd(gv, v128.load(row2 + o), a20);
+        a21 = madd(gv, v128.load(row2 + o + step1), a21);
+        a22 = madd(gv, v128.load(row2 + o + step2), a22);
+      }
+    }
+  }
+  // The columns past the last full vector, added after the vector sums in a fixed order.
+  let s00: f32 = 0, s01: f32 = 0, s02: f32 = 0, s10: f32 = 0, s11: f32 = 0, s12: f32 = 0, s20: f32 = 0, s21: f32 = 0, s22: f32 = 0;
+  if (vectorEnd < outW) {
+    for (let n = 0; n < batch; n++) {
+      const gradPlane = at(grad, (n * outChannels + co) * outH * outW);
+      const inputPlane = at(x, (n * inChannels + ci) * height * width);
+      for (let oy = 0; oy < outH; oy++) {
+        const g = at(gradPlane, oy * outW);
+        const row0 = at(inputPlane, oy * width), row1 = row0 + rowBytes, row2 = row1 + rowBytes;
+        for (let ox = vectorEnd; ox < outW; ox++) {
+          const o = <usize>ox << 2;
+          const gs = load<f32>(g + o);
+          s00 += gs * load<f32>(row0 + o); s01 += gs * load<f32>(row0 + o + step1); s02 += gs * load<f32>(row0 + o + step2);
+          s10 += gs * load<f32>(row1 + o); s11 += gs * load<f32>(row1 + o + step1); s12 += gs * load<f32>(row1 + o + step2);
+          s20 += gs * load<f32>(row2 + o); s21 += gs * load<f32>(row2 + o + step1); s22 += gs * load<f32>(row2 + o + step2);
+        }
+      }
+    }
+  }
+  store<f32>(target, horizontalSum(a00) + s00); store<f32>(target, horizontalSum(a01) + s01, 4); store<f32>(target, horizontalSum(a02) + s02, 8);
+  store<f32>(target, horizontalSum(a10) + s10, 12); store<f32>(target, horizontalSum(a11) + s11, 16); store<f32>(target, horizontalSum(a12) + s12, 20);
+  store<f32>(target, horizontalSum(a20) + s20, 24); store<f32>(target, horizontalSum(a21) + s21, 28); store<f32>(target, horizontalSum(a22) + s22, 32);
+}
+
+// A fused multiply-add where the build has relaxed SIMD (one rounding instead of two), else mul then add.
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
 }

@@ -49,9 +49,14 @@ export function max_pool2d_f32(out: usize, indices: usize, x: usize, desc: usize
   laneStep = i32x4.replace_lane(laneStep, 1, strideW);
   laneStep = i32x4.replace_lane(laneStep, 2, 2 * strideW);
   laneStep = i32x4.replace_lane(laneStep, 3, 3 * strideW);
+  const twoByTwo = kernelH == 2 && kernelW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 && dilationH == 1 && dilationW == 1;
   for (let plane = begin; plane < end; plane++) {
     const src = at(x, plane * height * width);
     const dstValues = at(out, plane * outH * outW), dstIndices = at(indices, plane * outH * outW);
+    if (twoByTwo) {
+      maxPool2x2Plane(dstValues, dstIndices, src, width, outH, outW);
+      continue;
+    }
     for (let oy = 0; oy < outH; oy++) {
       let ih0 = oy * strideH - padTop;
       const ih1 = min(ih0 + (kernelH - 1) * dilationH + 1, height);
@@ -98,6 +103,48 @@ export function max_pool2d_f32(out: usize, indices: usize, x: usize, desc: usize
         while (iw0 < 0) iw0 += dilationW;
         maxWindow(src, width, ih0, ih1, iw0, iw1, dilationH, dilationW, at(rowValues, ox), at(rowIndices, ox));
       }
+    }
+  }
+}
+
+/**
+ * The common 2x2, stride 2 case: four outputs from two rows of eight floats, split into even and odd columns
+ * by shuffles, compared in PyTorch's window order.
+ */
+function maxPool2x2Plane(dstValues: usize, dstIndices: usize, src: usize, width: i32, outH: i32, outW: i32): void {
+  let laneStep = i32x4.splat(0);
+  laneStep = i32x4.replace_lane(laneStep, 1, 2);
+  laneStep = i32x4.replace_lane(laneStep, 2, 4);
+  laneStep = i32x4.replace_lane(laneStep, 3, 6);
+  const one = i32x4.splat(1), down = i32x4.splat(width);
+  const rowBytes = <usize>width << 2;
+  for (let oy = 0; oy < outH; oy++) {
+    const row0 = at(src, 2 * oy * width), row1 = row0 + rowBytes;
+    const rowValues = at(dstValues, oy * outW), rowIndices = at(dstIndices, oy * outW);
+    let ox = 0;
+    for (; ox + 4 <= outW && 2 * ox + 8 <= width; ox += 4) {
+      const o = <usize>ox << 3;
+      const a = v128.load(row0 + o), b = v128.load(row0 + o, 16), c = v128.load(row1 + o), d = v128.load(row1 + o, 16);
+      const topLeft = i32x4.add(i32x4.splat(2 * oy * width + 2 * ox), laneStep);
+      let best = f32x4.shuffle(a, b, 0, 2, 4, 6);
+      let bestIndex = topLeft;
+      let value = f32x4.shuffle(a, b, 1, 3, 5, 7);
+      let take = v128.or(f32x4.gt(value, best), f32x4.ne(value, value));
+      best = v128.bitselect(value, best, take);
+      bestIndex = v128.bitselect(i32x4.add(topLeft, one), bestIndex, take);
+      value = f32x4.shuffle(c, d, 0, 2, 4, 6);
+      take = v128.or(f32x4.gt(value, best), f32x4.ne(value, value));
+      best = v128.bitselect(value, best, take);
+      bestIndex = v128.bitselect(i32x4.add(topLeft, down), bestIndex, take);
+      value = f32x4.shuffle(c, d, 1, 3, 5, 7);
+      take = v128.or(f32x4.gt(value, best), f32x4.ne(value, value));
+      best = v128.bitselect(value, best, take);
+      bestIndex = v128.bitselect(i32x4.add(i32x4.add(topLeft, down), one), bestIndex, take);
+      v128.store(at(rowValues, ox), best);
+      v128.store(at(rowIndices, ox), bestIndex);
+    }
+    for (; ox < outW; ox++) {
+      maxWindow(src, width, 2 * oy, min(2 * oy + 2, outH * 2), 2 * ox, 2 * ox + 2, 1, 1, at(rowValues, ox), at(rowIndices, ox));
     }
   }
 }

@@ -57,79 +57,116 @@ function release(copy: Tensor, original: Tensor): void {
   if (copy !== original) copy.dispose();
 }
 
-/** The column matrix [Cin*kh*kw, N*OH*OW] of x (contiguous, X-shaped). */
-function im2col(x: Tensor, g: ConvGeometry): Tensor {
-  const positions = g.outH * g.outW;
+/**
+ * How a geometry runs. Stride 1 without padding reads whole input rows ("wide" positions oy*W + ox, the
+ * ox >= OW ones junk), so im2col and col2im are contiguous copies; with few input channels per group the
+ * forward and weight-gradient kernels are direct (im2col + GEMM would mostly move memory). Otherwise the
+ * general im2col over OH x OW positions.
+ */
+interface Plan {
+  readonly wide: boolean;
+  readonly direct: boolean;
+  /** Positions per output row in the column matrix: W when wide, else OW. */
+  readonly rowWidth: number;
+  /** Columns of the column matrix: N * OH * rowWidth. */
+  readonly columns: number;
+  readonly groupOut: number;
+  readonly groupK: number;
+}
+
+/** At most this many multiply-adds per output (Cin/groups * kh * kw) run on the direct kernels. */
+const directLimit = 16;
+
+function planOf(g: ConvGeometry): Plan {
+  const unpadded = g.padTop === 0 && g.padLeft === 0 && g.outH === g.height - g.dilationH * (g.kernelH - 1) && g.outW === g.width - g.dilationW * (g.kernelW - 1);
+  const wide = unpadded && g.strideH === 1 && g.strideW === 1;
+  const groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const rowWidth = wide ? g.width : g.outW;
+  return { wide, direct: wide && groupK <= directLimit, rowWidth, columns: g.batch * g.outH * rowWidth, groupOut: g.outChannels / g.groups, groupK };
+}
+
+/** The column matrix [Cin*kh*kw, N*OH*rowWidth] of x (contiguous, X-shaped). */
+function im2col(x: Tensor, g: ConvGeometry, plan: Plan): Tensor {
   const rows = g.inChannels * g.kernelH * g.kernelW;
-  const col = emptyTensor([rows, g.batch * positions], 'float32');
-  wasm.launch('conv_im2col_f32', [addressOf(col), addressOf(x), describeGeometry(g)], rows * g.batch, positions * nsPerFloat * 2);
+  const col = emptyTensor([rows, plan.columns], 'float32');
+  const perItem = g.outH * plan.rowWidth * nsPerFloat * (plan.wide ? 1 : 3);
+  wasm.launch(plan.wide ? 'conv_im2col_wide_f32' : 'conv_im2col_f32', [addressOf(col), addressOf(x), describeGeometry(g)], rows * g.batch, perItem);
   return col;
 }
 
-/** y [N, C, P] (contiguous) as the channel-major matrix [C, N*P] that the GEMMs read. */
-function channelMajor(y: Tensor, batch: number, channels: number, positions: number): Tensor {
-  const cm = emptyTensor([channels, batch * positions], 'float32');
-  wasm.launch('conv_planes_to_channels_f32', [addressOf(cm), addressOf(y), batch, channels, positions], channels * batch, positions * nsPerFloat);
-  return cm;
+/** y [N, C, OH, OW] (contiguous) as row-major positions [N*OH*rowWidth, C], zero at junk positions: the GEMMs' operand. */
+function positionRows(y: Tensor, g: ConvGeometry, plan: Plan): Tensor {
+  const rows = emptyTensor([plan.columns, g.outChannels], 'float32');
+  wasm.launch('conv_planes_to_rows_f32', [addressOf(rows), addressOf(y), g.outChannels, g.outH, g.outW, plan.rowWidth], g.batch,
+    g.outChannels * g.outH * plan.rowWidth * nsPerFloat * 3);
+  return rows;
 }
 
-/** Y = conv(X, W) (+ bias): im2col, one GEMM per group over the whole minibatch, then back to NCHW with the bias. */
-function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): { out: Tensor; col: Tensor } {
-  const positions = g.outH * g.outW, columns = g.batch * positions;
-  const groupOut = g.outChannels / g.groups, groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
-  const col = im2col(x, g);
-  const cm = emptyTensor([g.outChannels, columns], 'float32');
+/** Y = conv(X, W) (+ bias). GEMM path: rows [N*OH*rowWidth, Cout] = col^T W^T per group, over the whole minibatch. */
+function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): { out: Tensor; col: Tensor | null } {
+  const plan = planOf(g);
   const out = emptyTensor(outputShapeOf(g), 'float32');
-  if (groupK === 0) fill_(cm, 0);
+  const biasArgs = [bias ? addressOf(bias) : 0, bias ? 1 : 0];
+  if (plan.direct) {
+    wasm.launch('conv_direct_f32', [addressOf(out), addressOf(x), addressOf(w), ...biasArgs, describeGeometry(g)], g.batch * g.outChannels,
+      g.outH * g.outW * plan.groupK * nsPerFloat);
+    return { out, col: null };
+  }
+  const col = im2col(x, g, plan);
+  const rows = emptyTensor([plan.columns, g.outChannels], 'float32');
+  if (plan.groupK === 0) fill_(rows, 0);
   else {
     for (let group = 0; group < g.groups; group++) {
-      gemm(groupOut, columns, groupK, addressOf(w) + 4 * group * groupOut * groupK, groupK, 1,
-        addressOf(col) + 4 * group * groupK * columns, columns, 1, addressOf(cm) + 4 * group * groupOut * columns, columns);
+      gemm(plan.columns, plan.groupOut, plan.groupK, addressOf(col) + 4 * group * plan.groupK * plan.columns, 1, plan.columns,
+        addressOf(w) + 4 * group * plan.groupOut * plan.groupK, 1, plan.groupK, addressOf(rows) + 4 * group * plan.groupOut, g.outChannels);
     }
   }
-  wasm.launch('conv_channels_to_planes_f32', [addressOf(out), addressOf(cm), bias ? addressOf(bias) : 0, bias ? 1 : 0, g.batch, g.outChannels, positions],
-    g.batch * g.outChannels, positions * nsPerFloat);
-  cm.dispose();
+  wasm.launch('conv_rows_to_planes_f32', [addressOf(out), addressOf(rows), ...biasArgs, g.outChannels, g.outH, g.outW, plan.rowWidth], g.batch,
+    g.outChannels * g.outH * plan.rowWidth * nsPerFloat * 3);
+  rows.dispose();
   return { out, col };
 }
 
-/** X-shaped convT(Y, W): per group, the transposed weight times Y's channel-major matrix, then col2im. */
+/** X-shaped convT(Y, W): per group, col [K, N*OH*rowWidth] = W^T times Y's position rows transposed, then col2im. */
 function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const positions = g.outH * g.outW, columns = g.batch * positions;
-  const groupOut = g.outChannels / g.groups, groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const plan = planOf(g);
   const out = emptyTensor(inputShapeOf(g), 'float32');
-  if (groupK === 0) return out;
-  const cm = channelMajor(y, g.batch, g.outChannels, positions);
-  const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, columns], 'float32');
-  if (groupOut === 0) fill_(col, 0);
-  else {
-    for (let group = 0; group < g.groups; group++) {
-      gemm(groupK, columns, groupOut, addressOf(w) + 4 * group * groupOut * groupK, 1, groupK,
-        addressOf(cm) + 4 * group * groupOut * columns, columns, 1, addressOf(col) + 4 * group * groupK * columns, columns);
-    }
+  if (plan.groupK === 0) return out;
+  const rows = positionRows(y, g, plan);
+  const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, plan.columns], 'float32');
+  for (let group = 0; group < g.groups; group++) {
+    gemm(plan.groupK, plan.columns, plan.groupOut, addressOf(w) + 4 * group * plan.groupOut * plan.groupK, 1, plan.groupK,
+      addressOf(rows) + 4 * group * plan.groupOut, 1, g.outChannels, addressOf(col) + 4 * group * plan.groupK * plan.columns, plan.columns);
   }
-  cm.dispose();
-  wasm.launch('conv_col2im_f32', [addressOf(out), addressOf(col), describeGeometry(g)], g.batch * g.inChannels,
-    g.kernelH * g.kernelW * positions * nsPerFloat * 2);
+  rows.dispose();
+  wasm.launch(plan.wide ? 'conv_col2im_wide_f32' : 'conv_col2im_f32', [addressOf(out), addressOf(col), describeGeometry(g)], g.batch * g.inChannels,
+    g.kernelH * g.kernelW * g.outH * plan.rowWidth * nsPerFloat * (plan.wide ? 1 : 3));
   col.dispose();
   return out;
 }
 
-/** W-shaped wgrad(X, Y): per group, Y's channel-major matrix times the transposed column matrix of X. */
+/** W-shaped wgrad(X, Y): direct, or per group [K, Cout/groups] = col times Y's position rows, transposed into W's layout. */
 function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, savedCol: Tensor | null): Tensor {
-  const positions = g.outH * g.outW, columns = g.batch * positions;
-  const groupOut = g.outChannels / g.groups, groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const plan = planOf(g);
   const out = emptyTensor(weightShapeOf(g), 'float32');
-  if (groupOut === 0 || groupK === 0) return out;
-  if (columns === 0) { fill_(out, 0); return out; }
-  const cm = channelMajor(y, g.batch, g.outChannels, positions);
-  const col = savedCol ?? im2col(x!, g);
-  for (let group = 0; group < g.groups; group++) {
-    gemm(groupOut, groupK, columns, addressOf(cm) + 4 * group * groupOut * columns, columns, 1,
-      addressOf(col) + 4 * group * groupK * columns, 1, columns, addressOf(out) + 4 * group * groupOut * groupK, groupK);
+  if (plan.groupOut === 0 || plan.groupK === 0) return out;
+  if (plan.columns === 0) { fill_(out, 0); return out; }
+  if (plan.direct) {
+    wasm.launch('conv_direct_weight_f32', [addressOf(out), addressOf(x!), addressOf(y), describeGeometry(g)], g.outChannels * (g.inChannels / g.groups),
+      g.batch * g.outH * g.outW * g.kernelH * g.kernelW * nsPerFloat);
+    return out;
   }
-  cm.dispose();
+  const rows = positionRows(y, g, plan);
+  const col = savedCol ?? im2col(x!, g, plan);
+  const transposed = emptyTensor([plan.groupK, g.outChannels], 'float32');
+  for (let group = 0; group < g.groups; group++) {
+    gemm(plan.groupK, plan.groupOut, plan.columns, addressOf(col) + 4 * group * plan.groupK * plan.columns, plan.columns, 1,
+      addressOf(rows) + 4 * group * plan.groupOut, g.outChannels, 1, addressOf(transposed) + 4 * group * plan.groupOut, g.outChannels);
+  }
+  rows.dispose();
   if (col !== savedCol) col.dispose();
+  wasm.launch('conv_rows_to_planes_f32', [addressOf(out), addressOf(transposed), 0, 0, g.outChannels, 1, plan.groupK, plan.groupK], 1, 0);
+  transposed.dispose();
   return out;
 }
 
@@ -144,7 +181,7 @@ export function convolutionOp(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
   if (biasDense && bias) release(biasDense, bias);
   const keepCol = isGradEnabled() && w.requiresGrad;
   record('ConvolutionBackward0', [x, w, bias], [out], () => derivatives.convolution(g, bias !== null), () => [x, w, keepCol ? col : null]);
-  col.dispose();
+  col?.dispose();
   return out;
 }
 
@@ -161,7 +198,7 @@ export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null
 /** The recorded wgrad(x, y): W-shaped, the weight gradient of a convolution. */
 export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, savedCol: Tensor | null = null): Tensor {
   const yDense = dense(y);
-  const xDense = savedCol ? null : dense(x);
+  const xDense = savedCol && !planOf(g).direct ? null : dense(x);
   const out = convolutionWeightRaw(xDense, yDense, g, savedCol);
   release(yDense, y);
   if (xDense) release(xDense, x);
