@@ -140,6 +140,8 @@ describe('Module: registration', () => {
     const t = new Tied();
     expect([...t.namedParameters()].map(([n]) => n)).toEqual(['a.weight', 'a.bias']);
     expect([...t.modules()].length).toBe(2);
+    // The state dict names a shared module under each of its names, as PyTorch's does.
+    expect(Object.keys(t.stateDict({ keepVars: true }))).toEqual(['a.weight', 'a.bias', 'b.weight', 'b.bias']);
     t.dispose();
   });
 

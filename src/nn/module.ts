@@ -398,15 +398,19 @@ export class Module extends CallableObject {
     return result;
   }
 
-  /** [key, tensor] of every parameter and persistent buffer, in stateDict order (shared tensors under each name). */
+  /**
+   * [key, tensor] of every parameter and persistent buffer, in stateDict order. As in PyTorch, a shared
+   * module or tensor appears under each of its names (tied weights load from either file).
+   */
   #stateEntries(prefix: string): [string, Tensor][] {
     const entries: [string, Tensor][] = [];
-    const visit = (module: Module, modulePrefix: string, memo: Set<Module>) => {
-      if (memo.has(module)) return;
-      memo.add(module);
+    const visit = (module: Module, modulePrefix: string, ancestors: Set<Module>) => {
+      if (ancestors.has(module)) throw new TorchError(`stateDict: module ${module.constructor.name} at "${modulePrefix}" contains itself`);
+      ancestors.add(module);
       for (const [name, parameter] of module.#ownParameters()) entries.push([modulePrefix + name, parameter]);
       for (const [name, buffer, persistent] of module.#ownBuffers()) if (persistent) entries.push([modulePrefix + name, buffer]);
-      for (const [name, child] of module.namedChildren()) visit(child, `${modulePrefix}${name}.`, memo);
+      for (const [name, value] of module.ownEntries()) if (value instanceof Module) visit(value, `${modulePrefix}${name}.`, ancestors);
+      ancestors.delete(module);
     };
     visit(this, prefix, new Set());
     return entries;
