@@ -337,8 +337,29 @@ describe('Module: modes, gradients, devices', () => {
       '  (11): Embedding(10, 3, padding_idx=0)',
       ')',
     ].join('\n'));
-    expect(String(new Net())).toBe('Net(\n  (fc1): Linear(in_features=4, out_features=8, bias=True)\n  (act): ReLU()\n  (fc2): Linear(in_features=8, out_features=3, bias=True)\n)');
+    const others = [new nn.Conv1d(4, 6, 3, { padding: 'same', dilation: 2, groups: 2 }), new nn.ConvTranspose2d(3, 2, 3, { stride: 2, padding: 1, outputPadding: 1 }),
+      new nn.AvgPool2d(3, { stride: 2 }), new nn.AdaptiveAvgPool2d([2, null]), new nn.GroupNorm(2, 4), new nn.BatchNorm1d(3, { momentum: null }),
+      new nn.CrossEntropyLoss({ labelSmoothing: 0.1 }), new nn.MSELoss(), new nn.Identity(), new nn.Softmax(), new nn.ReLU({ inplace: true }), new nn.MaxPool2d([2, 3], { stride: 1 })];
+    // Printed by PyTorch 1.13 for the same modules.
+    expect(others.map(String)).toEqual([
+      'Conv1d(4, 6, kernel_size=(3,), stride=(1,), padding=same, dilation=(2,), groups=2)',
+      'ConvTranspose2d(3, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))',
+      'AvgPool2d(kernel_size=3, stride=2, padding=0)',
+      'AdaptiveAvgPool2d(output_size=(2, None))',
+      'GroupNorm(2, 4, eps=1e-05, affine=True)',
+      'BatchNorm1d(3, eps=1e-05, momentum=None, affine=True, track_running_stats=True)',
+      'CrossEntropyLoss()',
+      'MSELoss()',
+      'Identity()',
+      'Softmax(dim=None)',
+      'ReLU(inplace=True)',
+      'MaxPool2d(kernel_size=(2, 3), stride=1, padding=0, dilation=1, ceil_mode=False)',
+    ]);
+    others.forEach((m) => m.dispose());
+    const net = new Net();
+    expect(String(net)).toBe('Net(\n  (fc1): Linear(in_features=4, out_features=8, bias=True)\n  (act): ReLU()\n  (fc2): Linear(in_features=8, out_features=3, bias=True)\n)');
     model.dispose();
+    net.dispose();
   });
 });
 

@@ -3,7 +3,6 @@ import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { describeValue } from '../ops/support.js';
 import { Module } from './module.js';
-import { pythonFloat } from './parameter.js';
 import * as F from './functional.js';
 
 function readReduction(value: unknown, where: string): F.Reduction {
@@ -71,9 +70,6 @@ export class CrossEntropyLoss extends WeightedLoss {
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return F.crossEntropy(input, target, { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction, labelSmoothing: this.labelSmoothing });
-  }
-  override extraRepr(): string {
-    return this.labelSmoothing ? `label_smoothing=${pythonFloat(this.labelSmoothing)}` : '';
   }
 }
 
