@@ -38,7 +38,6 @@ void portForThisThread().then((port) => {
     const setup = message as Setup;
     const instance = await WebAssembly.instantiate(setup.module, { env: { memory: setup.memory } });
     const kernels = instance.exports as unknown as Record<string, (...args: number[]) => unknown>;
-    port.post({ ready: true });
     serve(setup, kernels, port);
   });
 });
@@ -49,6 +48,9 @@ function serve(setup: Setup, kernels: Record<string, (...args: number[]) => unkn
   const argumentsView = new Float64Array(buffer, setup.jobBlock + argumentsOffsetBytes, maximumArguments);
   // Wait on the generation this worker last handled, never a fresh read, or it could sleep through a job (wasm-notes 14).
   let handled = Atomics.load(words, Word.generation);
+  // Ready only now: a job published after this message is one this worker will see. (Announced before the
+  // read, a job published in between was taken as already handled, and the worker sat it out.)
+  port.post({ ready: true });
   const activeWord = Word.active + setup.index;
   for (;;) {
     const started = performance.now();

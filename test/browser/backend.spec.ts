@@ -95,6 +95,22 @@ describe(`backend in a page that is ${isolated ? '' : 'not '}cross-origin isolat
     expect([after.tensors, after.storages, after.bytes]).toEqual([before.tensors, before.storages, before.bytes]);
   });
 
+  if (isolated) {
+    it('a kernel worker that dies mid-op: the main thread (spinning, never waiting) reports it, the pool recovers', async () => {
+      const a = torch.randn(256, 256);
+      const expected = torch.tidy(() => a.mm(a).sum().item());
+      torch.backend.injectWorkerFault('die', 0, 500);
+      expect(() => torch.tidy(() => a.mm(a).sum().item())).toThrow(torch.WorkerError);
+      await torch.backend.ready();
+      expect(torch.backend.info().threads).toBe(navigator.hardwareConcurrency);
+      expect(Math.abs(torch.tidy(() => a.mm(a).sum().item()) - expected)).toBeLessThan(1e-2);
+      torch.backend.injectWorkerFault('fail', 0, 5000);
+      expect(() => torch.tidy(() => a.mm(a).sum().item())).toThrow(/kernel worker 0 failed/);
+      expect(Math.abs(torch.tidy(() => a.mm(a).sum().item()) - expected)).toBeLessThan(1e-2);
+      a.dispose();
+    });
+  }
+
   it('the main thread never blocked in Atomics.wait, and warned at most once', () => {
     expect(atomicsWaitCalls).toBe(0);
     expect(warnings.filter((w) => w.startsWith('wasmtorch')).length).toBe(isolated ? 0 : 1);
