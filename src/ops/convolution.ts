@@ -128,17 +128,17 @@ function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeomet
 }
 
 /** X-shaped convT(Y, W): per group, col [K, N*OH*rowWidth] = W^T times Y's position rows transposed, then col2im. */
-function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry, givenRows: Tensor | null): Tensor {
   const plan = planOf(g);
   const out = emptyTensor(inputShapeOf(g), 'float32');
   if (plan.groupK === 0) return out;
-  const rows = positionRows(y, g, plan);
+  const rows = givenRows ?? positionRows(y, g, plan);
   const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, plan.columns], 'float32');
   for (let group = 0; group < g.groups; group++) {
     gemm(plan.groupK, plan.columns, plan.groupOut, addressOf(w) + 4 * group * plan.groupOut * plan.groupK, 1, plan.groupK,
       addressOf(rows) + 4 * group * plan.groupOut, 1, g.outChannels, addressOf(col) + 4 * group * plan.groupK * plan.columns, plan.columns);
   }
-  rows.dispose();
+  if (rows !== givenRows) rows.dispose();
   wasm.launch(plan.wide ? 'conv_col2im_wide_f32' : 'conv_col2im_f32', [addressOf(out), addressOf(col), describeGeometry(g)], g.batch * g.inChannels,
     g.kernelH * g.kernelW * g.outH * plan.rowWidth * nsPerFloat * (plan.wide ? 1 : 3));
   col.dispose();
@@ -146,7 +146,7 @@ function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry): Tensor 
 }
 
 /** W-shaped wgrad(X, Y): direct, or per group [K, Cout/groups] = col times Y's position rows, transposed into W's layout. */
-function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, savedCol: Tensor | null): Tensor {
+function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, savedCol: Tensor | null, givenRows: Tensor | null): Tensor {
   const plan = planOf(g);
   const out = emptyTensor(weightShapeOf(g), 'float32');
   if (plan.groupOut === 0 || plan.groupK === 0) return out;
@@ -156,14 +156,14 @@ function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, save
       g.batch * g.outH * g.outW * g.kernelH * g.kernelW * nsPerFloat);
     return out;
   }
-  const rows = positionRows(y, g, plan);
+  const rows = givenRows ?? positionRows(y, g, plan);
   const col = savedCol ?? im2col(x!, g, plan);
   const transposed = emptyTensor([plan.groupK, g.outChannels], 'float32');
   for (let group = 0; group < g.groups; group++) {
     gemm(plan.groupK, plan.groupOut, plan.columns, addressOf(col) + 4 * group * plan.groupK * plan.columns, plan.columns, 1,
       addressOf(rows) + 4 * group * plan.groupOut, g.outChannels, 1, addressOf(transposed) + 4 * group * plan.groupOut, g.outChannels);
   }
-  rows.dispose();
+  if (rows !== givenRows) rows.dispose();
   if (col !== savedCol) col.dispose();
   wasm.launch('conv_rows_to_planes_f32', [addressOf(out), addressOf(transposed), 0, 0, g.outChannels, 1, plan.groupK, plan.groupK], 1, 0);
   transposed.dispose();
@@ -186,9 +186,9 @@ export function convolutionOp(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
 }
 
 /** The recorded convT(y, w): X-shaped; the input gradient of a convolution and convTranspose2d's forward. */
-export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
-  const yDense = dense(y), wDense = dense(w);
-  const out = convolutionTransposeRaw(yDense, wDense, g);
+export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, rows: Tensor | null = null): Tensor {
+  const yDense = rows ? y : dense(y), wDense = dense(w);
+  const out = convolutionTransposeRaw(yDense, wDense, g, rows);
   release(yDense, y); release(wDense, w);
   if (bias) noGrad(() => { const view = reshape(bias, [[1, -1, 1, 1]]); out.add_(view); view.dispose(); });
   record('ConvolutionBackward0', [y, w, bias], [out], () => derivatives.convolutionTranspose(g, bias !== null), () => [y, w]);
@@ -196,14 +196,35 @@ export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null
 }
 
 /** The recorded wgrad(x, y): W-shaped, the weight gradient of a convolution. */
-export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, savedCol: Tensor | null = null): Tensor {
-  const yDense = dense(y);
-  const xDense = savedCol && !planOf(g).direct ? null : dense(x);
-  const out = convolutionWeightRaw(xDense, yDense, g, savedCol);
+export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, savedCol: Tensor | null = null, rows: Tensor | null = null): Tensor {
+  const direct = planOf(g).direct;
+  const yDense = rows && !direct ? y : dense(y);
+  const xDense = savedCol && !direct ? null : dense(x);
+  const out = convolutionWeightRaw(xDense, yDense, g, savedCol, rows);
   release(yDense, y);
   if (xDense) release(xDense, x);
   record('ConvolutionBackwardWeight', [x, y], [out], () => derivatives.convolutionWeight(g), () => [x, y]);
   return out;
+}
+
+/**
+ * A convolution's input and weight gradients (each when asked for), as the two recorded ops above; the
+ * gradient's position rows, which both GEMMs read, are made once.
+ */
+export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol: Tensor | null, g: ConvGeometry, needsInput: boolean, needsWeight: boolean): [Tensor | null, Tensor | null] {
+  const plan = planOf(g);
+  const shareRows = needsInput && needsWeight && !plan.direct && plan.groupK > 0 && plan.groupOut > 0;
+  const gradDense = shareRows ? dense(grad) : grad;
+  const rows = shareRows ? positionRows(gradDense, g, plan) : null;
+  try {
+    return [
+      needsInput ? convolutionTransposeOp(grad, w, null, g, rows) : null,
+      needsWeight ? convolutionWeightOp(x, grad, g, savedCol, rows) : null,
+    ];
+  } finally {
+    rows?.dispose();
+    if (shareRows) release(gradDense, grad);
+  }
 }
 
 // ---- argument parsing and PyTorch's checks (all before anything is allocated)
