@@ -414,57 +414,42 @@ function direct3x3Plane(dst: usize, plane: usize, weights: usize, b: f32, width:
   }
 }
 
-/** The nine weight gradients of one (co, ci) pair of a 3x3 convolution, nine vector sums at once. */
+/**
+ * The nine weight gradients of one (co, ci) pair of a 3x3 convolution: one kernel row (three vector sums) per
+ * pass over the gradient, so the sums, the gradient vector and the loads fit in registers.
+ */
 function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inChannels: i32, outChannels: i32, ci: i32, co: i32,
   height: i32, width: i32, outH: i32, outW: i32, rowStep: i32, dilationW: i32): void {
-  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0);
-  let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0);
-  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a22 = f32x4.splat(0);
-  const step1 = <usize>dilationW << 2, step2 = step1 << 1, rowBytes = <usize>rowStep << 2;
+  const step1 = <usize>dilationW << 2, step2 = step1 << 1;
   const vectorEnd = outW & ~3;
-  for (let n = 0; n < batch; n++) {
-    const gradPlane = at(grad, (n * outChannels + co) * outH * outW);
-    const inputPlane = at(x, (n * inChannels + ci) * height * width);
-    for (let oy = 0; oy < outH; oy++) {
-      const g = at(gradPlane, oy * outW);
-      const row0 = at(inputPlane, oy * width), row1 = row0 + rowBytes, row2 = row1 + rowBytes;
-      for (let ox = 0; ox < vectorEnd; ox += 4) {
-        const o = <usize>ox << 2;
-        const gv = v128.load(g + o);
-        a00 = madd(gv, v128.load(row0 + o), a00);
-        a01 = madd(gv, v128.load(row0 + o + step1), a01);
-        a02 = madd(gv, v128.load(row0 + o + step2), a02);
-        a10 = madd(gv, v128.load(row1 + o), a10);
-        a11 = madd(gv, v128.load(row1 + o + step1), a11);
-        a12 = madd(gv, v128.load(row1 + o + step2), a12);
-        a20 = madd(gv, v128.load(row2 + o), a20);
-        a21 = madd(gv, v128.load(row2 + o + step1), a21);
-        a22 = madd(gv, v128.load(row2 + o + step2), a22);
-      }
-    }
-  }
-  // The columns past the last full vector, added after the vector sums in a fixed order.
-  let s00: f32 = 0, s01: f32 = 0, s02: f32 = 0, s10: f32 = 0, s11: f32 = 0, s12: f32 = 0, s20: f32 = 0, s21: f32 = 0, s22: f32 = 0;
-  if (vectorEnd < outW) {
+  for (let ky = 0; ky < 3; ky++) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0;
     for (let n = 0; n < batch; n++) {
       const gradPlane = at(grad, (n * outChannels + co) * outH * outW);
-      const inputPlane = at(x, (n * inChannels + ci) * height * width);
+      const inputRows = at(x, (n * inChannels + ci) * height * width + ky * rowStep);
       for (let oy = 0; oy < outH; oy++) {
-        const g = at(gradPlane, oy * outW);
-        const row0 = at(inputPlane, oy * width), row1 = row0 + rowBytes, row2 = row1 + rowBytes;
+        const g = at(gradPlane, oy * outW), row = at(inputRows, oy * width);
+        for (let ox = 0; ox < vectorEnd; ox += 4) {
+          const o = <usize>ox << 2;
+          const gv = v128.load(g + o);
+          a0 = madd(gv, v128.load(row + o), a0);
+          a1 = madd(gv, v128.load(row + o + step1), a1);
+          a2 = madd(gv, v128.load(row + o + step2), a2);
+        }
+        // The columns past the last full vector, in a fixed order after the vector ones of the same row.
         for (let ox = vectorEnd; ox < outW; ox++) {
           const o = <usize>ox << 2;
           const gs = load<f32>(g + o);
-          s00 += gs * load<f32>(row0 + o); s01 += gs * load<f32>(row0 + o + step1); s02 += gs * load<f32>(row0 + o + step2);
-          s10 += gs * load<f32>(row1 + o); s11 += gs * load<f32>(row1 + o + step1); s12 += gs * load<f32>(row1 + o + step2);
-          s20 += gs * load<f32>(row2 + o); s21 += gs * load<f32>(row2 + o + step1); s22 += gs * load<f32>(row2 + o + step2);
+          s0 += gs * load<f32>(row + o); s1 += gs * load<f32>(row + o + step1); s2 += gs * load<f32>(row + o + step2);
         }
       }
     }
+    const row = at(target, ky * 3);
+    store<f32>(row, horizontalSum(a0) + s0);
+    store<f32>(row, horizontalSum(a1) + s1, 4);
+    store<f32>(row, horizontalSum(a2) + s2, 8);
   }
-  store<f32>(target, horizontalSum(a00) + s00); store<f32>(target, horizontalSum(a01) + s01, 4); store<f32>(target, horizontalSum(a02) + s02, 8);
-  store<f32>(target, horizontalSum(a10) + s10, 12); store<f32>(target, horizontalSum(a11) + s11, 16); store<f32>(target, horizontalSum(a12) + s12, 20);
-  store<f32>(target, horizontalSum(a20) + s20, 24); store<f32>(target, horizontalSum(a21) + s21, 28); store<f32>(target, horizontalSum(a22) + s22, 32);
 }
 
 // A fused multiply-add where the build has relaxed SIMD (one rounding instead of two), else mul then add.
@@ -472,4 +457,26 @@ function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inCha
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** Bias gradient: work item = channel c; the sum over images and positions of grad[n, c, :], four vector sums then lanes. */
+export function conv_bias_grad_f32(out: usize, grad: usize, batch: i32, channels: i32, positions: i32, begin: i32, end: i32): void {
+  const vectorEnd = positions & ~15;
+  for (let c = begin; c < end; c++) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let tail: f32 = 0;
+    for (let n = 0; n < batch; n++) {
+      const plane = at(grad, (n * channels + c) * positions);
+      let i = 0;
+      for (; i < vectorEnd; i += 16) {
+        const p = at(plane, i);
+        s0 = f32x4.add(s0, v128.load(p));
+        s1 = f32x4.add(s1, v128.load(p, 16));
+        s2 = f32x4.add(s2, v128.load(p, 32));
+        s3 = f32x4.add(s3, v128.load(p, 48));
+      }
+      for (; i < positions; i++) tail += load<f32>(at(plane, i));
+    }
+    store<f32>(at(out, c), horizontalSum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3))) + tail);
+  }
 }
