@@ -454,6 +454,25 @@ describe('containers', () => {
     seq.dispose(); named.dispose();
   });
 
+  it('a call outside any tidy leaves only its output; a failing child leaves nothing; subclasses of layers are scoped', () => {
+    class Doubled extends nn.Linear {
+      override forward(x: Tensor) { return super.forward(x).mul(2).add(1); }
+    }
+    const model = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4), new nn.GELU(), new Doubled(4, 4), new nn.Dropout(0.2), new nn.Linear(4, 2));
+    const broken = new nn.Sequential(new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(5, 2));
+    const x = torch.randn(6, 3);
+    const before = torch.memory().tensors;
+    const y = model(x);
+    // What remains is the output and its graph's saved tensors; backward releases the graph.
+    torch.tidy(() => y.sum().backward());
+    y.dispose();
+    model.zeroGrad(true);
+    expect(torch.memory().tensors).toBe(before);
+    expect(() => broken(x)).toThrow(/^in Linear\(in_features=5, out_features=2, bias=True\): mat1 and mat2 shapes cannot be multiplied \(6x4 and 5x2\)/);
+    expect(torch.memory().tensors).toBe(before);
+    x.dispose(); model.dispose(); broken.dispose();
+  });
+
   it('ModuleList: append, insert, pop, extend; registered so its parameters are found', () => {
     const list = new nn.ModuleList([new nn.Linear(1, 1), new nn.Linear(1, 2)]);
     list.insert(1, new nn.Identity());

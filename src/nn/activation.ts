@@ -2,7 +2,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { describeValue } from '../ops/support.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import { pythonFloat } from './parameter.js';
 import * as F from './functional.js';
 
@@ -86,3 +86,6 @@ export class LogSoftmax extends Module {
   override forward(input: Tensor): Tensor { return F.logSoftmax(input, this.dim); }
   override extraRepr(): string { return `dim=${this.dim ?? 'None'}`; }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(ReLU, LeakyReLU, GELU, SiLU, Sigmoid, Tanh, Softmax, LogSoftmax);

@@ -126,6 +126,10 @@ export class Sequential extends IndexedModules {
     super.setItems(modules, where);
   }
 
+  /**
+   * Each child's output feeds the next. The call's tidy scope frees the intermediate outputs (one search
+   * of the output's graph per Sequential call; the layers inside add none), and everything on an error.
+   */
   override forward(input: unknown): any { // any: whatever the last module returns
     let value = input;
     for (const module of this.items()) value = module(value);

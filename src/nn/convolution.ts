@@ -2,7 +2,7 @@
 import { ArgumentError, ShapeError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { describeValue, formatShape } from '../ops/support.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import { emptyParameter, pythonTuple, type Parameter } from './parameter.js';
 import { checkFeatureCount } from './linear.js';
 import { resetLinearLike } from './init.js';
@@ -175,3 +175,6 @@ export class ConvTranspose2d extends ConvNd {
     });
   }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(Conv1d, Conv2d, ConvTranspose2d);

@@ -2,7 +2,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { describeValue } from '../ops/support.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import { pythonFloat } from './parameter.js';
 import * as F from './functional.js';
 
@@ -19,3 +19,6 @@ export class Dropout extends Module {
   override forward(input: Tensor): Tensor { return F.dropout(input, this.p, this.training, this.inplace); }
   override extraRepr(): string { return `p=${pythonFloat(this.p)}, inplace=${this.inplace ? 'True' : 'False'}`; }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(Dropout);

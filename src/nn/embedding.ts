@@ -3,7 +3,7 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import type { Tensor } from '../tensor.js';
 import { formatShape } from '../ops/support.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import { emptyParameter, Parameter } from './parameter.js';
 import { checkFeatureCount } from './linear.js';
 import { normal_ } from './init.js';
@@ -57,3 +57,6 @@ export class Embedding extends Module {
     return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}`;
   }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(Embedding);

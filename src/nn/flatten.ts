@@ -1,6 +1,6 @@
 // nn.Flatten: flattens dims startDim..endDim (default: all but the batch dim).
 import type { Tensor } from '../tensor.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 
 export class Flatten extends Module {
   readonly startDim: number;
@@ -14,3 +14,6 @@ export class Flatten extends Module {
   override forward(input: Tensor): Tensor { return input.flatten(this.startDim, this.endDim); }
   override extraRepr(): string { return `start_dim=${this.startDim}, end_dim=${this.endDim}`; }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(Flatten);

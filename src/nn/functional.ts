@@ -44,6 +44,25 @@ function checkPositive(value: unknown, where: string, name: string): number {
   return value;
 }
 
+/**
+ * Runs fn with `temp`, which marks a tensor as a temporary: every one is disposed when fn returns (except
+ * the result) or throws. The layers on a network's main path use it instead of torch.tidy, whose search
+ * of the result's graph grows with the whole graph behind it (quadratic over a deep chain of layers).
+ * Disposing a temporary that the graph saved is safe: the graph holds its own alias.
+ */
+function withTemporaries(fn: (temp: <T extends Tensor>(t: T) => T) => Tensor): Tensor {
+  const temporaries: Tensor[] = [];
+  let result: Tensor;
+  try {
+    result = fn((t) => { temporaries.push(t); return t; });
+  } catch (error) {
+    for (const t of temporaries) t.dispose();
+    throw error;
+  }
+  for (const t of temporaries) if (t !== result) t.dispose();
+  return result;
+}
+
 function reduce(loss: Tensor, reduction: Reduction): Tensor {
   switch (reduction) {
     case 'none': return loss;
@@ -97,9 +116,9 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
   if (b && weight.dim() === 2 && b.numel() !== weight.shape[0] && b.numel() !== 1) {
     throw new ShapeError(`linear: bias of shape ${formatShape(b.shape)} does not match weight's ${weight.shape[0]} output features`);
   }
-  return tidy(() => {
-    const product = input.matmul(weight.t());
-    return b ? product.add(b) : product;
+  return withTemporaries((temp) => {
+    const product = input.matmul(temp(weight.t()));
+    return b ? temp(product).add(b) : product;
   });
 }
 
@@ -169,10 +188,10 @@ export function dropout(input: Tensor, p: number | DropoutOptions = 0.5, trainin
   const rate = checkProbability(probability, 'dropout');
   if (!training || rate === 0) return input;
   checkFloat(input, 'dropout', 'input');
-  const result = tidy(() => {
+  const result = withTemporaries((temp) => {
     if (rate === 1) return input.mul(0);
-    const dropped = rand(input.shape).lt(rate);
-    return input.mul(1 / (1 - rate)).maskedFill(dropped, 0);
+    const dropped = temp(temp(rand(input.shape)).lt(rate));
+    return temp(input.mul(1 / (1 - rate))).maskedFill(dropped, 0);
   });
   if (!inplace) return result;
   input.copy_(result);
@@ -196,14 +215,15 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
   }
   if (weight.dim() !== 2) throw new ShapeError(`embedding: weight must be 2-D [numEmbeddings, embeddingDim], got ${formatShape(weight.shape)}`);
   const paddingIdx = normalizePaddingIdx(options.paddingIdx, weight.shape[0], 'embedding');
-  return tidy(() => {
-    const flat = input.reshape([-1]);
+  return withTemporaries((temp) => {
+    const flat = temp(input.reshape([-1]));
     const outShape = [...input.shape, weight.shape[1]];
-    const rows = weight.indexSelect(0, flat).reshape(outShape);
+    const rows = temp(weight.indexSelect(0, flat)).reshape(outShape);
     if (paddingIdx === null) return rows;
+    temp(rows);
     // The padding row's values pass through, its gradient does not (PyTorch's embedding_backward).
-    const frozen = weight.detach().indexSelect(0, flat).reshape(outShape);
-    return where(input.eq(paddingIdx).unsqueeze(-1), frozen, rows);
+    const frozen = temp(temp(temp(weight.detach()).indexSelect(0, flat)).reshape(outShape));
+    return where(temp(temp(input.eq(paddingIdx)).unsqueeze(-1)), frozen, rows);
   });
 }
 
@@ -254,24 +274,25 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar:
   }
   const shape = channelShape(channels, input.dim());
   const dims = input.shape.map((_, d) => d).filter((d) => d !== 1);
-  return tidy(() => {
+  return withTemporaries((temp) => {
     let normalized: Tensor;
     if (useBatch) {
-      const batchMean = input.mean(dims, true);
-      const centered = input.sub(batchMean);
-      const batchVar = centered.square().mean(dims, true);
-      normalized = centered.mul(batchVar.add(eps).rsqrt());
+      const batchMean = temp(input.mean(dims, true));
+      const centered = temp(input.sub(batchMean));
+      const batchVar = temp(temp(centered.square()).mean(dims, true));
+      normalized = centered.mul(temp(temp(batchVar.add(eps)).rsqrt()));
       if (training && mean && variance) {
         noGrad(() => {
-          mean.mul_(1 - momentum).add_(batchMean.reshape([channels]).mul(momentum));
-          variance.mul_(1 - momentum).add_(batchVar.reshape([channels]).mul(momentum * perChannel / (perChannel - 1)));
+          mean.mul_(1 - momentum).add_(temp(temp(batchMean.reshape([channels])).mul(momentum)));
+          variance.mul_(1 - momentum).add_(temp(temp(batchVar.reshape([channels])).mul(momentum * perChannel / (perChannel - 1))));
         });
       }
     } else {
-      normalized = input.sub(mean!.reshape(shape)).mul(variance!.reshape(shape).add(eps).rsqrt());
+      const centered = temp(input.sub(temp(mean!.reshape(shape))));
+      normalized = centered.mul(temp(temp(temp(variance!.reshape(shape)).add(eps)).rsqrt()));
     }
-    if (weight) normalized = normalized.mul(weight.reshape(shape));
-    if (bias) normalized = normalized.add(bias.reshape(shape));
+    if (weight) normalized = temp(normalized).mul(temp(weight.reshape(shape)));
+    if (bias) normalized = temp(normalized).add(temp(bias.reshape(shape)));
     return normalized;
   });
 }
@@ -299,11 +320,11 @@ export function layerNorm(input: Tensor, normalizedShape: number | readonly numb
   }
   checkPositive(eps, 'layerNorm', 'eps');
   const dims = shape.map((_, k) => input.dim() - shape.length + k);
-  return tidy(() => {
-    const centered = input.sub(input.mean(dims, true));
-    let normalized = centered.mul(centered.square().mean(dims, true).add(eps).rsqrt());
-    if (weight) normalized = normalized.mul(weight);
-    if (bias) normalized = normalized.add(bias);
+  return withTemporaries((temp) => {
+    const centered = temp(input.sub(temp(input.mean(dims, true))));
+    let normalized = centered.mul(temp(temp(temp(temp(centered.square()).mean(dims, true)).add(eps)).rsqrt()));
+    if (weight) normalized = temp(normalized).mul(weight);
+    if (bias) normalized = temp(normalized).add(bias);
     return normalized;
   });
 }
@@ -325,12 +346,13 @@ export function groupNorm(input: Tensor, numGroups: number, options: AffineNormO
   checkVector(bias, channels, 'groupNorm', 'bias', input);
   checkPositive(eps, 'groupNorm', 'eps');
   const shape = channelShape(channels, input.dim());
-  return tidy(() => {
-    const grouped = input.reshape([batch, numGroups, -1]);
-    const centered = grouped.sub(grouped.mean(2, true));
-    let normalized = centered.mul(centered.square().mean(2, true).add(eps).rsqrt()).reshape([...input.shape]);
-    if (weight) normalized = normalized.mul(weight.reshape(shape));
-    if (bias) normalized = normalized.add(bias.reshape(shape));
+  return withTemporaries((temp) => {
+    const grouped = temp(input.reshape([batch, numGroups, -1]));
+    const centered = temp(grouped.sub(temp(grouped.mean(2, true))));
+    const scale = temp(temp(temp(temp(centered.square()).mean(2, true)).add(eps)).rsqrt());
+    let normalized = temp(centered.mul(scale)).reshape([...input.shape]);
+    if (weight) normalized = temp(normalized).mul(temp(weight.reshape(shape)));
+    if (bias) normalized = temp(normalized).add(temp(bias.reshape(shape)));
     return normalized;
   });
 }

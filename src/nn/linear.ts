@@ -2,7 +2,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { describeValue } from '../ops/support.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import { emptyParameter, type Parameter } from './parameter.js';
 import { resetLinearLike } from './init.js';
 import * as F from './functional.js';
@@ -61,3 +61,6 @@ export class Identity extends Module {
     return input;
   }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(Linear, Identity);

@@ -2,7 +2,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { describeValue } from '../ops/support.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import * as F from './functional.js';
 
 function readReduction(value: unknown, where: string): F.Reduction {
@@ -92,3 +92,6 @@ export class BCEWithLogitsLoss extends WeightedLoss {
     return F.binaryCrossEntropyWithLogits(input, target, { weight: this.weight, posWeight: this.pos_weight, reduction: this.reduction });
   }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(MSELoss, L1Loss, SmoothL1Loss, NLLLoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss);

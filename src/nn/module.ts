@@ -64,6 +64,18 @@ class CallableObject {
   }
 }
 
+/**
+ * Forward functions of built-in layers that free their own temporaries: a call runs them without a tidy
+ * scope, whose search of the output's graph would make a deep chain of layers quadratic. A subclass that
+ * overrides forward is scoped again.
+ */
+const selfCleaningForwards = new WeakSet<object>();
+
+/** Declares that these classes' own forward leaves no temporaries behind (built-in layers only). */
+export function freesItsTemporaries(...classes: { prototype: { forward: unknown } }[]): void {
+  for (const cls of classes) selfCleaningForwards.add(cls.prototype.forward as object);
+}
+
 /** Errors thrown inside a forward that already name the module they came from (so outer modules add nothing). */
 const annotatedErrors = new WeakSet<object>();
 
@@ -110,6 +122,7 @@ export class Module extends CallableObject {
   }
 
   #forwardInScope(args: unknown[]): unknown {
+    if (selfCleaningForwards.has(this.forward)) return this.forward(...args);
     return tidy(() => {
       const output = this.forward(...args);
       // A buffer the forward replaced (this.running_mean = ...) is module state, not an intermediate.

@@ -4,7 +4,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { ones, zeros } from '../ops/factories.js';
 import { Tensor } from '../tensor.js';
 import { describeValue, formatShape } from '../ops/support.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import { emptyParameter, pythonFloat, pythonTuple, type Parameter } from './parameter.js';
 import { checkFeatureCount } from './linear.js';
 import { ones_, zeros_ } from './init.js';
@@ -198,3 +198,6 @@ export class GroupNorm extends Module {
     return `${this.numGroups}, ${this.numChannels}, eps=${pythonFloat(this.eps)}, affine=${this.affine ? 'True' : 'False'}`;
   }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(BatchNorm, LayerNorm, GroupNorm);

@@ -1,7 +1,7 @@
 // Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d.
 import type { Tensor } from '../tensor.js';
 import type { ValuesIndices } from '../ops/reduce.js';
-import { Module } from './module.js';
+import { Module, freesItsTemporaries } from './module.js';
 import * as F from './functional.js';
 
 type Size = number | number[];
@@ -103,3 +103,6 @@ export class AdaptiveAvgPool2d extends Module {
   override forward(input: Tensor): Tensor { return F.adaptiveAvgPool2d(input, this.outputSize); }
   override extraRepr(): string { return `output_size=${pythonSize(this.outputSize)}`; }
 }
+
+// Each forward is one functional call that frees its own temporaries.
+freesItsTemporaries(MaxPool2d, AvgPool2d, AdaptiveAvgPool2d);
