@@ -1,6 +1,6 @@
 // nn.Module: the base class of layers and models: callable instances, automatic registration, state dicts, hooks, modes.
 //
-// Two decisions (the lead's README nn section should repeat them):
+// Three decisions (the lead's README nn section should repeat them):
 //
 // Callable instances. `model(x)` works as in PyTorch: Module's base constructor returns an arrow function
 // whose prototype is `new.target.prototype`, so `this` in every subclass constructor (users' too) is that
@@ -8,7 +8,14 @@
 // (pre-hooks, forward, hooks). An arrow function has no `prototype`, `arguments` or `caller` of its own;
 // its `name` and `length` are deleted so fields of those names are free. Its prototype chain never passes
 // Function.prototype, so `model.call(x)` is Module's `call` (the same as `model(x)`), not Function's.
-// The extra cost of a call is one closure call (measured in test/nn.test.ts: well under a microsecond).
+// TypeScript: a merged interface gives instances forward's call signature, so `net(x)` needs no cast.
+// The closure adds ~20 ns to a call; the tidy scope of a user's forward (below) ~0.3 µs (test/nn.test.ts
+// prints both).
+//
+// Memory. A user's forward runs inside torch.tidy, so its intermediate activations are freed when it
+// returns, as PyTorch's die with their last reference (the output keeps its graph; replaced buffers are
+// kept; other tensors it stores must be torch.keep()'d). Built-in layers free their own temporaries and
+// skip that scope: tidy searches the output's graph, which would make a deep chain of layers quadratic.
 //
 // Registration without a Proxy: a module's parameters are its own enumerable fields that hold a
 // Parameter, its submodules the fields that hold a Module, in the order they were first assigned (the
