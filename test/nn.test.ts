@@ -115,7 +115,7 @@ describe('Module: registration', () => {
 
   it('reassigning or deleting a field is seen at once; plain tensors and arrays do not register', () => {
     class Holder extends nn.Module {
-      weight: torch.nn.Parameter | null = new nn.Parameter(torch.ones(2));
+      weight: torch.nn.Parameter | null = torch.tidy(() => new nn.Parameter(torch.ones(2)));
       plain = torch.keep(torch.ones(3));
       list: torch.nn.Module[] = [new nn.Linear(1, 1)];
       layers = new nn.ModuleList([new nn.Linear(2, 2)]);
@@ -148,9 +148,9 @@ describe('Module: registration', () => {
 
   it('registerParameter, registerBuffer and addModule check their arguments', () => {
     const m = new nn.Module();
-    m.registerParameter('scale', new nn.Parameter(torch.ones(1)));
+    m.registerParameter('scale', torch.tidy(() => new nn.Parameter(torch.ones(1))));
     m.addModule('inner', new nn.Identity());
-    expect(() => m.registerParameter('bad', torch.ones(1) as never)).toThrow(/cannot assign a tensor of shape \[1\] as parameter 'bad' \(nn.Parameter or null expected\)/);
+    expect(() => scoped(() => m.registerParameter('bad', torch.ones(1) as never))).toThrow(/cannot assign a tensor of shape \[1\] as parameter 'bad' \(nn.Parameter or null expected\)/);
     expect(() => m.registerBuffer('a.b', null)).toThrow(/can't contain "."/);
     expect(() => m.registerBuffer('train', null)).toThrow(/attribute 'train' already exists/);
     expect(() => m.registerBuffer('scale', null)).toThrow(/already exists \(it is a parameter\)/);
@@ -192,7 +192,7 @@ describe('Module: registration', () => {
     expect(p).toBeInstanceOf(torch.Tensor);
     expect([p.isLeaf, p.requiresGrad, p.isDisposed]).toEqual([true, true, false]);
     expect(String(p)).toMatch(/^Parameter containing:\ntensor\(/);
-    const frozen = new nn.Parameter(torch.tidy(() => torch.ones(1)), false);
+    const frozen = torch.tidy(() => new nn.Parameter(torch.ones(1), false));
     expect(frozen.requiresGrad).toBe(false);
     p.dispose();
     frozen.dispose();
@@ -580,7 +580,7 @@ describe('nn.init', () => {
     const e = moments(embedding.weight);
     expect(e.mean).toBeCloseTo(0, 1);
     expect(e.variance).toBeCloseTo(1, 1);
-    expect(values(embedding.weight.select(0, 2).detach()).every((v) => v === 0) && true).toBe(true);
+    expect(scoped(() => values(embedding.weight.select(0, 2).detach()).every((v) => v === 0))).toBe(true);
     const bn = new nn.BatchNorm2d(3), ln = new nn.LayerNorm([2, 3]);
     expect([bn.weight!.tolist(), bn.bias!.tolist(), bn.runningMean!.tolist(), bn.runningVar!.tolist(), bn.numBatchesTracked!.item()])
       .toEqual([[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1], 0]);
@@ -588,6 +588,30 @@ describe('nn.init', () => {
     nn.init.zeros_(ln.weight!);
     expect(ln.weight!.gradFn).toBeNull();
     embedding.dispose(); bn.dispose(); ln.dispose();
+  });
+});
+
+describe('in-place activations', () => {
+  it('ReLU, LeakyReLU and Dropout with inplace modify their input and keep the gradient right', () => {
+    scoped(() => {
+      const leaf = torch.tensor([-2, -0.5, 1, 3], { requiresGrad: true });
+      const h = leaf.mul(1);
+      const out = new nn.LeakyReLU(0.1, true)(h);
+      expect(out).toBe(h);
+      expect(values(h)).toEqual(values(torch.tensor([-0.2, -0.05, 1, 3])));
+      new nn.ReLU({ inplace: true })(out).sum().backward();
+      expect(leaf.grad!.tolist()).toEqual([0, 0, 1, 1]);
+      const other = torch.tensor([-1, 2], { requiresGrad: true });
+      F.leakyRelu(other.mul(1), { negativeSlope: 0.5, inplace: true }).sum().backward();
+      expect(other.grad!.tolist()).toEqual([0.5, 1]);
+      const source = torch.ones([20, 10], { requiresGrad: true });
+      const hidden = source.mul(1);
+      const dropped = new nn.Dropout(0.5, true)(hidden);
+      expect(dropped).toBe(hidden);
+      dropped.sum().backward();
+      expect(torch.equal(source.grad!, hidden)).toBe(true);
+      expect(values(hidden).every((v) => v === 0 || v === 2)).toBe(true);
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
 import { rand, onesLike } from '../ops/factories.js';
-import { unary, where } from '../ops/elementwise.js';
+import { unary, unaryInPlace, where } from '../ops/elementwise.js';
 import { describeValue, formatShape, numelOf, sameShape } from '../ops/support.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -135,9 +135,7 @@ export function leakyRelu(input: Tensor, negativeSlope: number | { negativeSlope
   if (typeof negativeSlope !== 'number' || Number.isNaN(negativeSlope)) throw new ArgumentError(`leakyRelu: negativeSlope must be a number, got ${describeValue(negativeSlope)}`);
   checkFloat(input, 'leakyRelu', 'input');
   if (inplace) {
-    const result = unary('leakyRelu', input, negativeSlope);
-    noGrad(() => input.copy_(result));
-    result.dispose();
+    unaryInPlace('leakyRelu', input, negativeSlope);
     return input;
   }
   return unary('leakyRelu', input, negativeSlope);
@@ -188,15 +186,14 @@ export function dropout(input: Tensor, p: number | DropoutOptions = 0.5, trainin
   const rate = checkProbability(probability, 'dropout');
   if (!training || rate === 0) return input;
   checkFloat(input, 'dropout', 'input');
-  const result = withTemporaries((temp) => {
-    if (rate === 1) return input.mul(0);
-    const dropped = temp(temp(rand(input.shape)).lt(rate));
-    return temp(input.mul(1 / (1 - rate))).maskedFill(dropped, 0);
-  });
-  if (!inplace) return result;
-  input.copy_(result);
-  result.dispose();
-  return input;
+  if (rate === 1) return inplace ? input.mul_(0) : input.mul(0);
+  // One multiplier per element: 0 where dropped, 1/(1-p) where kept (its own gradient rule, in place too).
+  const scale = withTemporaries((temp) => where(temp(temp(rand(input.shape)).lt(rate)), 0, 1 / (1 - rate)));
+  try {
+    return inplace ? input.mul_(scale) : input.mul(scale);
+  } finally {
+    scale.dispose();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- embedding
