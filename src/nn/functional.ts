@@ -1,7 +1,9 @@
 // nn.functional: the stateless form of every layer and loss, composed from tensor ops so autograd differentiates them.
 //
-// Each function checks its arguments first (errors name the shapes), then computes inside torch.tidy so
-// intermediates are freed; the graph keeps what backward needs. Numbers and gradients follow PyTorch 1.13.
+// Each function checks its arguments first (errors name the shapes), then computes with its intermediates
+// freed before it returns (a temporaries list on the layers' path, torch.tidy for the losses); the graph
+// keeps what backward needs. Numbers and gradients follow PyTorch 1.13. The convolutions and poolings are
+// the ops of src/ops/convolution.ts and src/ops/pooling.ts, re-exported.
 import { ArgumentError, DtypeError, IndexError, ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { tidy } from '../scope.js';
