@@ -54,7 +54,7 @@ export function max_pool2d_f32(out: usize, indices: usize, x: usize, desc: usize
     const src = at(x, plane * height * width);
     const dstValues = at(out, plane * outH * outW), dstIndices = at(indices, plane * outH * outW);
     if (twoByTwo) {
-      maxPool2x2Plane(dstValues, dstIndices, src, width, outH, outW);
+      maxPool2x2Plane(dstValues, dstIndices, src, height, width, outH, outW);
       continue;
     }
     for (let oy = 0; oy < outH; oy++) {
@@ -111,7 +111,7 @@ export function max_pool2d_f32(out: usize, indices: usize, x: usize, desc: usize
  * The common 2x2, stride 2 case: four outputs from two rows of eight floats, split into even and odd columns
  * by shuffles, compared in PyTorch's window order.
  */
-function maxPool2x2Plane(dstValues: usize, dstIndices: usize, src: usize, width: i32, outH: i32, outW: i32): void {
+function maxPool2x2Plane(dstValues: usize, dstIndices: usize, src: usize, height: i32, width: i32, outH: i32, outW: i32): void {
   let laneStep = i32x4.splat(0);
   laneStep = i32x4.replace_lane(laneStep, 1, 2);
   laneStep = i32x4.replace_lane(laneStep, 2, 4);
@@ -122,7 +122,9 @@ function maxPool2x2Plane(dstValues: usize, dstIndices: usize, src: usize, width:
     const row0 = at(src, 2 * oy * width), row1 = row0 + rowBytes;
     const rowValues = at(dstValues, oy * outW), rowIndices = at(dstIndices, oy * outW);
     let ox = 0;
-    for (; ox + 4 <= outW && 2 * ox + 8 <= width; ox += 4) {
+    // A partial last row (ceil mode) goes through the scalar windows.
+    const fullRow = 2 * oy + 2 <= height;
+    for (; fullRow && ox + 4 <= outW && 2 * ox + 8 <= width; ox += 4) {
       const o = <usize>ox << 3;
       const a = v128.load(row0 + o), b = v128.load(row0 + o, 16), c = v128.load(row1 + o), d = v128.load(row1 + o, 16);
       const topLeft = i32x4.add(i32x4.splat(2 * oy * width + 2 * ox), laneStep);
@@ -144,7 +146,7 @@ function maxPool2x2Plane(dstValues: usize, dstIndices: usize, src: usize, width:
       v128.store(at(rowIndices, ox), bestIndex);
     }
     for (; ox < outW; ox++) {
-      maxWindow(src, width, 2 * oy, min(2 * oy + 2, outH * 2), 2 * ox, 2 * ox + 2, 1, 1, at(rowValues, ox), at(rowIndices, ox));
+      maxWindow(src, width, 2 * oy, min(2 * oy + 2, height), 2 * ox, min(2 * ox + 2, width), 1, 1, at(rowValues, ox), at(rowIndices, ox));
     }
   }
 }
@@ -159,6 +161,52 @@ export function max_pool2d_backward_f32(dx: usize, grad: usize, indices: usize, 
       const target = at(dst, load<i32>(at(index, i)));
       store<f32>(target, load<f32>(target) + load<f32>(at(g, i)));
     }
+  }
+}
+
+/**
+ * The gradient of 2x2, stride 2 max pooling, written rather than accumulated: each window's four positions
+ * get the gradient where the index points and 0 elsewhere (windows do not overlap), four outputs at a time;
+ * a last row or column no window covers is zeroed.
+ */
+export function max_pool2d_backward_2x2_f32(dx: usize, grad: usize, indices: usize, height: i32, width: i32, outH: i32, outW: i32, begin: i32, end: i32): void {
+  let laneStep = i32x4.splat(0);
+  laneStep = i32x4.replace_lane(laneStep, 1, 2);
+  laneStep = i32x4.replace_lane(laneStep, 2, 4);
+  laneStep = i32x4.replace_lane(laneStep, 3, 6);
+  const one = i32x4.splat(1), down = i32x4.splat(width);
+  const rowBytes = <usize>width << 2;
+  for (let plane = begin; plane < end; plane++) {
+    const dst = at(dx, plane * height * width);
+    const g = at(grad, plane * outH * outW), index = at(indices, plane * outH * outW);
+    for (let oy = 0; oy < outH; oy++) {
+      const row0 = at(dst, 2 * oy * width), row1 = row0 + rowBytes;
+      const gRow = at(g, oy * outW), indexRow = at(index, oy * outW);
+      let ox = 0;
+      for (; ox + 4 <= outW; ox += 4) {
+        const gv = v128.load(at(gRow, ox)), iv = v128.load(at(indexRow, ox));
+        const topLeft = i32x4.add(i32x4.splat(2 * oy * width + 2 * ox), laneStep);
+        const v00 = v128.and(gv, i32x4.eq(iv, topLeft));
+        const v01 = v128.and(gv, i32x4.eq(iv, i32x4.add(topLeft, one)));
+        const v10 = v128.and(gv, i32x4.eq(iv, i32x4.add(topLeft, down)));
+        const v11 = v128.and(gv, i32x4.eq(iv, i32x4.add(i32x4.add(topLeft, down), one)));
+        const o = <usize>ox << 3;
+        v128.store(row0 + o, f32x4.shuffle(v00, v01, 0, 4, 1, 5));
+        v128.store(row0 + o, f32x4.shuffle(v00, v01, 2, 6, 3, 7), 16);
+        v128.store(row1 + o, f32x4.shuffle(v10, v11, 0, 4, 1, 5));
+        v128.store(row1 + o, f32x4.shuffle(v10, v11, 2, 6, 3, 7), 16);
+      }
+      for (; ox < outW; ox++) {
+        const gs = load<f32>(at(gRow, ox)), target = load<i32>(at(indexRow, ox));
+        const first = 2 * oy * width + 2 * ox;
+        store<f32>(at(row0, 2 * ox), target == first ? gs : 0);
+        store<f32>(at(row0, 2 * ox + 1), target == first + 1 ? gs : 0);
+        store<f32>(at(row1, 2 * ox), target == first + width ? gs : 0);
+        store<f32>(at(row1, 2 * ox + 1), target == first + width + 1 ? gs : 0);
+      }
+      for (let x = 2 * outW; x < width; x++) { store<f32>(at(row0, x), 0); store<f32>(at(row1, x), 0); }
+    }
+    for (let y = 2 * outH; y < height; y++) zeroPlane(at(dst, y * width), width);
   }
 }
 

@@ -135,7 +135,14 @@ export function maxPool2dBackwardOp(grad: Tensor, indices: Tensor, windows: Pool
   const g = dense(grad);
   const out = emptyTensor(windows.inputShape, 'float32');
   const inputSize = numelOf(windows.inputShape.slice(-2)), outputSize = numelOf(windows.outputShape.slice(-2));
-  wasm.launch('max_pool2d_backward_f32', [addressOf(out), addressOf(g), addressOf(indices), inputSize, outputSize], windows.planes, (inputSize + 2 * outputSize) * nsPerRead);
+  const [height, width, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW] = windows.words;
+  const twoByTwo = kernelH === 2 && kernelW === 2 && strideH === 2 && strideW === 2 && padTop === 0 && padLeft === 0 && dilationH === 1 && dilationW === 1;
+  // Whole windows only (ceil mode can add a partial last one); each index lies in its window, as the forward made it.
+  if (twoByTwo && 2 * outH <= height && 2 * outW <= width) {
+    wasm.launch('max_pool2d_backward_2x2_f32', [addressOf(out), addressOf(g), addressOf(indices), height, width, outH, outW], windows.planes, inputSize * nsPerRead);
+  } else {
+    wasm.launch('max_pool2d_backward_f32', [addressOf(out), addressOf(g), addressOf(indices), inputSize, outputSize], windows.planes, (inputSize + 2 * outputSize) * nsPerRead);
+  }
   release(g, grad);
   record('MaxPool2DWithIndicesBackwardBackward0', [grad], [out], () => derivatives.maxPool2dBackward(), () => [indices]);
   return out;
