@@ -11,6 +11,8 @@ interface GraphNode {
   savedAliases(): Disposable[];
   readonly nextFunctions: readonly (readonly [GraphNode, number] | null)[];
   readonly variable?: Disposable;
+  /** Creation order: a node only points to nodes older than itself. */
+  readonly sequenceNr: number;
 }
 
 const scopes: Set<Disposable>[] = [];
@@ -19,6 +21,13 @@ let TensorClass: (new (...args: never[]) => Disposable) | undefined;
 /** Called by Tensor's module so tidy can recognise tensors in results without importing it (no cycle). */
 export function setTensorClass(cls: new (...args: never[]) => Disposable): void {
   TensorClass = cls;
+}
+
+let nextNodeNumber: () => number = () => 0;
+
+/** Called by the autograd engine: the sequence number its next node will get. */
+export function setNodeClock(clock: () => number): void {
+  nextNodeNumber = clock;
 }
 
 export function trackInScope(tensor: Disposable): void {
@@ -31,7 +40,13 @@ export function keep<T extends Disposable>(tensor: T): T {
   return tensor;
 }
 
-function collectTensors(value: unknown, found: Set<Disposable>, seen: Set<unknown>): void {
+/**
+ * Adds to `found` the tensors reachable from `value`. The graph walk stops at nodes older than `oldestNode`:
+ * such a node, and everything it points to, existed before the scope began, so no tensor it holds is the
+ * scope's to free. Without that bound, every tidy inside a deep model (each module call) would walk the whole
+ * graph behind its result, quadratic in depth.
+ */
+function collectTensors(value: unknown, found: Set<Disposable>, seen: Set<unknown>, oldestNode: number): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   if (TensorClass && value instanceof TensorClass) {
@@ -41,7 +56,7 @@ function collectTensors(value: unknown, found: Set<Disposable>, seen: Set<unknow
     const nodes: GraphNode[] = root ? [root] : [];
     while (nodes.length) {
       const node = nodes.pop()!;
-      if (seen.has(node)) continue;
+      if (seen.has(node) || node.sequenceNr < oldestNode) continue;
       seen.add(node);
       for (const alias of node.savedAliases()) found.add(alias);
       if (node.variable) found.add(node.variable);
@@ -49,9 +64,9 @@ function collectTensors(value: unknown, found: Set<Disposable>, seen: Set<unknow
     }
     return;
   }
-  if (Array.isArray(value)) for (const item of value) collectTensors(item, found, seen);
-  else if (value instanceof Map) for (const item of value.values()) collectTensors(item, found, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) collectTensors(item, found, seen);
+  if (Array.isArray(value)) for (const item of value) collectTensors(item, found, seen, oldestNode);
+  else if (value instanceof Map) for (const item of value.values()) collectTensors(item, found, seen, oldestNode);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) collectTensors(item, found, seen, oldestNode);
 }
 
 /**
@@ -61,6 +76,7 @@ function collectTensors(value: unknown, found: Set<Disposable>, seen: Set<unknow
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new ArgumentError(`torch.tidy expects a function, got ${typeof fn}`);
   const scope = new Set<Disposable>();
+  const oldestNode = nextNodeNumber();
   scopes.push(scope);
   let result: T;
   try {
@@ -77,7 +93,7 @@ export function tidy<T>(fn: () => T): T {
       'call tidy inside the async function, around each synchronous step');
   }
   const kept = new Set<Disposable>();
-  collectTensors(result, kept, new Set());
+  collectTensors(result, kept, new Set(), oldestNode);
   const parent = scopes.length ? scopes[scopes.length - 1] : undefined;
   for (const tensor of scope) {
     if (kept.has(tensor)) { parent?.add(tensor); continue; }

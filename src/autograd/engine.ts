@@ -1,6 +1,6 @@
 // The autograd engine: graph nodes, saved tensors with version checks, and backward in topological order.
 import { DisposedError, ShapeError, TorchError } from '../errors.js';
-import { keep, tidy } from '../scope.js';
+import { keep, setNodeClock, tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 
@@ -16,6 +16,7 @@ export class AutogradError extends TorchError {
 }
 
 let sequence = 0;
+setNodeClock(() => sequence);
 
 /** A tensor kept for backward: an alias of its storage plus the version it had when saved. */
 export class SavedTensor {
