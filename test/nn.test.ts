@@ -286,16 +286,16 @@ describe('Module: modes, gradients, devices', () => {
     model.dispose();
   });
 
-  it('zeroGrad zeroes gradients in place (PyTorch 1.13), or disposes them with setToNone', () => {
+  it('zeroGrad disposes gradients by default (PyTorch 2), or zeroes them in place with setToNone: false', () => {
     const net = new Net();
     scoped(() => net(torch.randn(2, 4)).sum().backward());
     const grad = net.fc1.weight.grad!;
     expect(values(grad).some((v) => v !== 0)).toBe(true);
-    net.zeroGrad();
+    net.zeroGrad({ setToNone: false });
     expect(net.fc1.weight.grad).toBe(grad);
     expect(values(grad).every((v) => v === 0)).toBe(true);
     const memory = torch.memory().tensors;
-    net.zeroGrad(true);
+    net.zeroGrad();
     expect(net.fc1.weight.grad).toBeNull();
     expect(grad.isDisposed).toBe(true);
     expect(torch.memory().tensors).toBe(memory - 4);

@@ -29,7 +29,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import type { MaybeTensor } from '../autograd/engine.js';
 import { keep, tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
-import { formatShape, sameShape } from '../ops/support.js';
+import { describeValue, formatShape, sameShape } from '../ops/support.js';
 import { Parameter } from './parameter.js';
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
@@ -362,10 +362,13 @@ export class Module extends CallableObject {
   }
 
   /**
-   * Clears the parameters' gradients. PyTorch 1.13's default (setToNone false) zeroes them in place; with
-   * setToNone the gradients are disposed and .grad becomes null.
+   * Clears the parameters' gradients. As in PyTorch 2 and the optimizers' zeroGrad, the default
+   * (`setToNone: true`) disposes them and .grad becomes null; `{ setToNone: false }` zeroes them in place.
+   * A boolean is accepted too, as PyTorch's positional `set_to_none`.
    */
-  zeroGrad(setToNone = false): void {
+  zeroGrad(options: { setToNone?: boolean } | boolean = {}): void {
+    const setToNone = typeof options === 'boolean' ? options : options.setToNone ?? true;
+    if (typeof setToNone !== 'boolean') throw new ArgumentError(`zeroGrad: setToNone must be a boolean, got ${describeValue(setToNone)}`);
     for (const parameter of this.parameters()) {
       const grad = parameter.grad;
       if (!grad) continue;
