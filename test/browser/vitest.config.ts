@@ -8,14 +8,16 @@ import { launchOptions } from './chromium.mjs';
 const isolated = process.env.WASMTORCH_BROWSER_ISOLATED !== '0';
 
 /**
- * The core suite's files that run in a browser as they are. Left to Node: differential, golden and lecture
- * (they read fixtures with node:fs or run child processes), threads (spawns Node processes), and errors,
+ * The core suite's files that run in a browser as they are. Left to Node: differential, golden, lecture,
+ * convolution, nn-fixtures, optim, safetensors, worker and web-runtime (they read fixtures with node:fs, run
+ * child processes or use worker_threads), threads (spawns Node processes), and errors,
  * autograd-errors and property: their cases drop operand tensors without disposing them and then assert
  * torch.memory() is unchanged after backend.collectGarbage(), which finalizes dropped handles synchronously
  * only in Node (wasm-notes 23; a browser has no synchronous GC). Their error messages pass in Chromium.
  */
 export const coreFiles = [
   'test/autograd.test.ts', 'test/gradcheck.test.ts', 'test/memory.test.ts', 'test/review-regressions.test.ts',
+  'test/nn.test.ts', 'test/pool-recovery.test.ts',
 ];
 
 export default defineConfig({
