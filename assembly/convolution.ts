@@ -114,27 +114,35 @@ export function conv_col2im_f32(dx: usize, col: usize, desc: usize, begin: i32, 
   }
 }
 
-// ---- stride-1 convolutions without padding: "wide" rows. Output positions are taken over whole input rows
-// (oy*W + ox for ox in [0, W)), so each column-matrix row is one contiguous run of the input plane; the
-// positions with ox >= OW are junk, dropped when leaving the row-major layout and zero on the way in.
+// ---- stride-1 convolutions without padding. im2col copies whole output rows; the input gradient uses
+// "wide" rows: positions over whole input rows (oy*W + ox for ox in [0, W)), so each column-matrix row is one
+// contiguous run of the input plane; the positions with ox >= OW are junk, zero in the gradient.
 
-/** Wide column matrix [Cin*kh*kw, N*OH*W]: work item = (k, n), one contiguous copy; the junk tail is zeroed. */
-export function conv_im2col_wide_f32(col: usize, x: usize, desc: usize, begin: i32, end: i32): void {
+/**
+ * Column matrix [Cin*kh*kw, N*OH*OW] for stride 1 without padding: work item = (k, n), OH row copies. Every
+ * row but the last copies whole vectors, running past its end into the next row, which is written after it.
+ */
+export function conv_im2col_unpadded_f32(col: usize, x: usize, desc: usize, begin: i32, end: i32): void {
   const batch = word(desc, 0), inChannels = word(desc, 1), height = word(desc, 2), width = word(desc, 3);
   const kernelH = word(desc, 5), kernelW = word(desc, 6), dilationH = word(desc, 11), dilationW = word(desc, 12);
   const outH = word(desc, 14), outW = word(desc, 15);
-  const positions = outH * width, length = (outH - 1) * width + outW;
+  const rowVectors = (outW + 3) >> 2;
+  const srcRowBytes = <usize>width << 2, dstRowBytes = <usize>outW << 2;
   for (let item = begin; item < end; item++) {
     const k = item / batch, n = item - k * batch;
     const kx = k % kernelW, ky = (k / kernelW) % kernelH, ci = k / (kernelW * kernelH);
-    const src = at(x, (n * inChannels + ci) * height * width + ky * dilationH * width + kx * dilationW);
-    const row = at(col, item * positions);
-    copyRange(row, src, length);
-    zeroRange(at(row, length), positions - length);
+    let src = at(x, (n * inChannels + ci) * height * width + ky * dilationH * width + kx * dilationW);
+    let dst = at(col, item * outH * outW);
+    for (let oy = 0; oy < outH - 1; oy++) {
+      for (let v = 0; v < rowVectors; v++) v128.store(dst + (<usize>v << 4), v128.load(src + (<usize>v << 4)));
+      src += srcRowBytes;
+      dst += dstRowBytes;
+    }
+    copyRange(dst, src, outW);
   }
 }
 
-/** The adjoint of conv_im2col_wide_f32: work item = input plane (n, ci), one contiguous add per kernel tap. */
+/** Wide col2im: work item = input plane (n, ci), one contiguous add per kernel tap of a wide column-matrix row [N*OH*W]. */
 export function conv_col2im_wide_f32(dx: usize, col: usize, desc: usize, begin: i32, end: i32): void {
   const batch = word(desc, 0), inChannels = word(desc, 1), height = word(desc, 2), width = word(desc, 3);
   const kernelH = word(desc, 5), kernelW = word(desc, 6), dilationH = word(desc, 11), dilationW = word(desc, 12);
