@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
-import { tensorFromMessage, tensorToMessage, tensorTransferHandler, wrap } from '../src/worker/index.js';
+import { disposeAfterSend, tensorFromMessage, tensorToMessage, tensorTransferHandler, wrap } from '../src/worker/index.js';
 
 interface NodeModelApi {
   echo(value: unknown): unknown;
@@ -39,6 +39,23 @@ describe('tensor wire form', () => {
     expect(back.rest[0].tolist()).toEqual([[0, 0], [0, 0]]);
     expect(back.rest[1]).toBe(5);
     torch.dispose(a, b, back);
+  });
+});
+
+describe('disposeAfterSend', () => {
+  it('frees the tensors of a marked result once serialized, and only those', () => {
+    const before = torch.memory();
+    const kept = torch.ones(2);
+    const sent = { y: torch.zeros(3), extra: [torch.ones(1), 'label'] };
+    const [wireKept] = tensorTransferHandler.serialize(kept);
+    expect(kept.isDisposed).toBe(false);
+    const [wireSent] = tensorTransferHandler.serialize(disposeAfterSend(sent));
+    expect(sent.y.isDisposed).toBe(true);
+    expect((sent.extra[0] as torch.Tensor).isDisposed).toBe(true);
+    const copies = [tensorTransferHandler.deserialize(wireKept), tensorTransferHandler.deserialize(wireSent)];
+    expect((copies[1] as { y: torch.Tensor }).y.tolist()).toEqual([0, 0, 0]);
+    torch.dispose(kept, copies);
+    expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
   });
 });
 

@@ -3,8 +3,9 @@
 // The browser's main thread may not block in Atomics.wait, and a training loop there freezes the page: run the
 // model in a worker of its own and call it from the page. Tensors in arguments and results (also inside arrays
 // and plain objects) cross as shape + dtype + data, their data buffer transferred rather than copied; the tensor
-// that arrives is a new, detached tensor the receiver owns (dispose it). Errors thrown in the worker reach the
-// caller with their name and message.
+// that arrives is a new, detached tensor the receiver owns (dispose it; an exposed method owns the tensors it
+// receives, and returns disposeAfterSend(result) to free a result once it is sent). Errors thrown in the
+// worker reach the caller with their name and message.
 //
 //   // model-worker.js
 //   import * as torch from 'wasmtorch';
@@ -74,6 +75,26 @@ function decode(value: unknown, depth: number): unknown {
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, decode(item, depth + 1)]));
 }
 
+/** Values whose tensors are disposed once they have been copied onto the wire (see disposeAfterSend). */
+const sendThenDispose = new WeakSet<object>();
+
+/**
+ * Marks a result (a tensor, or an array or plain object holding tensors) to be disposed as soon as it has
+ * been sent: `return disposeAfterSend(model(x))`. Without it a tensor returned from an exposed method stays
+ * allocated on the sending side until disposed or garbage-collected, since the receiver gets a copy.
+ */
+export function disposeAfterSend<T>(value: T): T {
+  if (value !== null && typeof value === 'object') sendThenDispose.add(value);
+  return value;
+}
+
+function disposeTensors(value: unknown, depth: number): void {
+  if (value instanceof torch.Tensor) value.dispose();
+  else if (depth < maximumDepth && isPlainContainer(value)) {
+    for (const item of Array.isArray(value) ? value : Object.values(value)) disposeTensors(item, depth + 1);
+  }
+}
+
 /**
  * comlink's transfer handler for tensors, alone or inside arrays and plain objects: serialized as shape, dtype
  * and data, the data's buffer listed for transfer.
@@ -82,7 +103,12 @@ export const tensorTransferHandler: Comlink.TransferHandler<unknown, unknown> = 
   canHandle: (value): value is unknown => containsTensor(value),
   serialize(value) {
     const transfers: Transferable[] = [];
-    return [encode(value, transfers, 0), transfers];
+    const wire = encode(value, transfers, 0);
+    if (value !== null && typeof value === 'object' && sendThenDispose.has(value)) {
+      sendThenDispose.delete(value);
+      disposeTensors(value, 0);
+    }
+    return [wire, transfers];
   },
   deserialize: (wire) => decode(wire, 0),
 };

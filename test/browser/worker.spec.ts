@@ -39,6 +39,7 @@ describe('wasmtorch/worker', () => {
       back.dispose();
     }
     torch.dispose(tensors);
+    expect((await remote.memory()).tensors).toBe(4); // echo freed what it sent back: only the classifier's
   });
 
   it('a non-contiguous view crosses as its values', async () => {
@@ -69,13 +70,33 @@ describe('wasmtorch/worker', () => {
     t.dispose();
   });
 
-  it('a matmul in the worker matches the one on the page', async () => {
+  it('a matmul in the worker matches the one on the page, and leaves the worker\'s memory as it was', async () => {
     torch.manualSeed(1);
     const a = torch.randn(130, 70), b = torch.randn(70, 90);
+    const before = await remote.memory();
     const remoteProduct = await remote.matmul(a, b);
     const local = a.mm(b);
     expect(remoteProduct.sub(local).abs().max().item()).toBeLessThan(1e-4);
+    const after = await remote.memory();
+    expect([after.tensors, after.bytes]).toEqual([before.tensors, before.bytes]);
     torch.dispose(a, b, local, remoteProduct);
+  });
+
+  it('an nn.Module in the worker: its predictions match the same model rebuilt on the page from its stateDict', async () => {
+    const held = (await remote.memory()).tensors;
+    const state = await remote.classifierState();
+    expect((await remote.memory()).tensors).toBe(held);
+    expect(Object.keys(state)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
+    const local = new torch.nn.Sequential(new torch.nn.Linear(4, 8), new torch.nn.ReLU(), new torch.nn.Linear(8, 3));
+    local.loadStateDict(state);
+    const x = torch.randn(5, 4);
+    const before = await remote.memory();
+    const remoteY = await remote.predict(x);
+    const localY = torch.noGrad(() => local.call(x) as torch.Tensor);
+    expect(remoteY.shape).toEqual([5, 3]);
+    expect(remoteY.sub(localY).abs().max().item()).toBeLessThan(1e-5);
+    expect((await remote.memory()).tensors).toBe(before.tensors);
+    torch.dispose(x, remoteY, localY, state, [...local.parameters()]);
   });
 
   it('an error thrown in the worker rejects on the page with its name and message', async () => {
@@ -86,6 +107,7 @@ describe('wasmtorch/worker', () => {
 
   it('a training loop runs in the worker, reports each step, and returns its weights', async () => {
     const seen: [number, number][] = [];
+    const before = await remote.memory();
     const result = await remote.train(20, proxy((step: number, loss: number) => { seen.push([step, loss]); }));
     expect(seen.map(([step]) => step)).toEqual([...Array(20).keys()]);
     expect(result.losses).toEqual(seen.map(([, loss]) => loss));
@@ -94,6 +116,6 @@ describe('wasmtorch/worker', () => {
     expect(result.weights.w2.shape).toEqual([50, 10]);
     torch.dispose(result.weights);
     const memory = await remote.memory();
-    expect(memory.tensors).toBe(2); // the model's two weights, nothing else
+    expect(memory.tensors).toBe(before.tensors + 2); // the model's two weights, nothing else
   });
 });
