@@ -1,4 +1,4 @@
-// End-to-end checks in headless Chromium: the demo page trains and draws (screenshot saved), and an esbuild-bundled app imports 'wasmtorch' with no configuration.
+// End-to-end checks in headless Chromium: the demo page trains and draws (screenshots saved), and apps bundled by esbuild and by Vite import 'wasmtorch' with no configuration.
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -72,26 +72,44 @@ try {
     }
   }
 
-  // Zero configuration from a bundler: bare 'wasmtorch' and 'wasmtorch/worker' imports, the browser condition.
-  const server = await startServer({ isolated: true });
-  try {
-    await check('an esbuild bundle of `import * as torch from \'wasmtorch\'` runs with threads, nothing else to host', async () => {
-      const out = `${root}build/browser/bundled-app`;
-      rmSync(out, { recursive: true, force: true });
+  // Zero configuration from a bundler: bare 'wasmtorch' and 'wasmtorch/worker' imports, the browser condition,
+  // the defaults of esbuild and of Vite's production build.
+  const bundlers = {
+    esbuild: async (out) => {
       await esbuild.build({
         entryPoints: [`${root}test/browser/bundler/entry.js`], bundle: true, format: 'esm', platform: 'browser',
         target: 'es2022', outdir: out, logLevel: 'warning',
       });
       writeFileSync(`${out}/index.html`, '<!doctype html><script type="module" src="./entry.js"></script>');
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/build/browser/bundled-app/`);
-      await page.waitForFunction(() => globalThis.bundlerResult, null, { timeout: 60_000 });
-      const result = await page.evaluate(() => globalThis.bundlerResult);
-      await page.close();
-      assert(JSON.stringify(result.product) === '[[7,10],[15,22]]', `product ${JSON.stringify(result.product)}`);
-      assert(JSON.stringify(result.crossed) === '[[7,10],[15,22]]', `crossed ${JSON.stringify(result.crossed)}`);
-      assert(result.info.threads > 1 && result.info.kernels === 'relaxed', `info ${JSON.stringify(result.info)}`);
-    });
+    },
+    vite: async (out) => {
+      const { build } = await import('vite');
+      const source = `${out}-source`;
+      mkdirSync(source, { recursive: true });
+      writeFileSync(`${source}/index.html`, `<!doctype html><script type="module" src="${root}test/browser/bundler/entry.js"></script>`);
+      await build({ root: source, base: './', configFile: false, logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
+    },
+  };
+  const server = await startServer({ isolated: true });
+  try {
+    for (const [bundler, bundle] of Object.entries(bundlers)) {
+      await check(`an app bundled by ${bundler}, \`import * as torch from 'wasmtorch'\` runs with threads, nothing else to host`, async () => {
+        const out = `${root}build/browser/${bundler}-app`;
+        rmSync(out, { recursive: true, force: true });
+        await bundle(out);
+        const page = await browser.newPage();
+        const errors = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        await page.goto(`${server.url}/build/browser/${bundler}-app/`);
+        await page.waitForFunction(() => globalThis.bundlerResult, null, { timeout: 60_000 });
+        const result = await page.evaluate(() => globalThis.bundlerResult);
+        await page.close();
+        assert(JSON.stringify(result.product) === '[[7,10],[15,22]]', `product ${JSON.stringify(result.product)}`);
+        assert(JSON.stringify(result.crossed) === '[[7,10],[15,22]]', `crossed ${JSON.stringify(result.crossed)}`);
+        assert(result.info.threads > 1 && result.info.kernels === 'relaxed', `info ${JSON.stringify(result.info)}`);
+        assert(errors.length === 0, `page errors: ${errors.join('; ')}`);
+      });
+    }
   } finally {
     await server.close();
   }
