@@ -9,7 +9,7 @@ chromiumPath(); // fails here, with the fix, when Chromium is missing
 const steps = [
   { name: 'core suite, cross-origin isolated page (threads on)', command: ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/browser/vitest.config.ts'], env: { WASMTORCH_BROWSER_ISOLATED: '1' } },
   { name: 'core suite, page not isolated (one thread)', command: ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/browser/vitest.config.ts'], env: { WASMTORCH_BROWSER_ISOLATED: '0' } },
-  { name: 'end-to-end: demo page and a bundled app', command: ['test/browser/e2e.mjs'], env: {} },
+  { name: 'end-to-end: demo page, apps bundled by esbuild and Vite', command: ['test/browser/e2e.mjs'], env: {} },
 ];
 
 const failed = [];
