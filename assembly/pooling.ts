@@ -122,9 +122,15 @@ function maxPool2x2Plane(dstValues: usize, dstIndices: usize, src: usize, height
     const row0 = at(src, 2 * oy * width), row1 = row0 + rowBytes;
     const rowValues = at(dstValues, oy * outW), rowIndices = at(dstIndices, oy * outW);
     let ox = 0;
-    // A partial last row (ceil mode) goes through the scalar windows.
+    // A partial last row (ceil mode) goes through the scalar windows. When every window is whole, the last
+    // vector overlaps the one before instead of leaving a scalar tail (it recomputes the same outputs).
     const fullRow = 2 * oy + 2 <= height;
-    for (; fullRow && ox + 4 <= outW && 2 * ox + 8 <= width; ox += 4) {
+    const overlap = outW >= 4 && 2 * outW <= width;
+    for (; fullRow && ox < outW; ox += 4) {
+      if (ox + 4 > outW || 2 * ox + 8 > width) {
+        if (!overlap) break;
+        ox = outW - 4;
+      }
       const o = <usize>ox << 3;
       const a = v128.load(row0 + o), b = v128.load(row0 + o, 16), c = v128.load(row1 + o), d = v128.load(row1 + o, 16);
       const topLeft = i32x4.add(i32x4.splat(2 * oy * width + 2 * ox), laneStep);
@@ -183,7 +189,12 @@ export function max_pool2d_backward_2x2_f32(dx: usize, grad: usize, indices: usi
       const row0 = at(dst, 2 * oy * width), row1 = row0 + rowBytes;
       const gRow = at(g, oy * outW), indexRow = at(index, oy * outW);
       let ox = 0;
-      for (; ox + 4 <= outW; ox += 4) {
+      // The last vector overlaps the one before when OW is not a multiple of 4 (it rewrites the same values).
+      for (; ox < outW; ox += 4) {
+        if (ox + 4 > outW) {
+          if (outW < 4) break;
+          ox = outW - 4;
+        }
         const gv = v128.load(at(gRow, ox)), iv = v128.load(at(indexRow, ox));
         const topLeft = i32x4.add(i32x4.splat(2 * oy * width + 2 * ox), laneStep);
         const v00 = v128.and(gv, i32x4.eq(iv, topLeft));
