@@ -50,7 +50,7 @@ function checkOptions(options: unknown, where: string, allowed: readonly string[
   return options as Record<string, unknown>;
 }
 
-/** An int or a list of two ints; `omittable` lets an empty list (or undefined) mean `fallback`. */
+/** An int or a list of one or two ints; with a `fallback`, undefined or an empty list means the fallback (stride defaults to the kernel size). */
 function pair(value: unknown, name: string, where: string, fallback?: readonly number[]): number[] {
   if ((value === undefined || (Array.isArray(value) && value.length === 0)) && fallback) return fallback.slice();
   if (typeof value === 'number' && Number.isInteger(value)) return [value, value];
