@@ -114,9 +114,7 @@ export function conv_col2im_f32(dx: usize, col: usize, desc: usize, begin: i32, 
   }
 }
 
-// ---- stride-1 convolutions without padding. im2col copies whole output rows; the input gradient uses
-// "wide" rows: positions over whole input rows (oy*W + ox for ox in [0, W)), so each column-matrix row is one
-// contiguous run of the input plane; the positions with ox >= OW are junk, zero in the gradient.
+// ---- stride-1 convolutions without padding: im2col and col2im move whole output rows, no window bookkeeping.
 
 /**
  * Column matrix [Cin*kh*kw, N*OH*OW] for stride 1 without padding: work item = (k, n), OH row copies. Every
@@ -142,12 +140,16 @@ export function conv_im2col_unpadded_f32(col: usize, x: usize, desc: usize, begi
   }
 }
 
-/** Wide col2im: work item = input plane (n, ci), one contiguous add per kernel tap of a wide column-matrix row [N*OH*W]. */
-export function conv_col2im_wide_f32(dx: usize, col: usize, desc: usize, begin: i32, end: i32): void {
+/**
+ * The adjoint of conv_im2col_unpadded_f32: work item = input plane (n, ci); for each kernel tap, each output
+ * row of the column matrix is added onto its input row (whole vectors, then the last few floats one by one).
+ */
+export function conv_col2im_unpadded_f32(dx: usize, col: usize, desc: usize, begin: i32, end: i32): void {
   const batch = word(desc, 0), inChannels = word(desc, 1), height = word(desc, 2), width = word(desc, 3);
   const kernelH = word(desc, 5), kernelW = word(desc, 6), dilationH = word(desc, 11), dilationW = word(desc, 12);
   const outH = word(desc, 14), outW = word(desc, 15);
-  const positions = outH * width, length = (outH - 1) * width + outW;
+  const positions = outH * outW, vectorEnd = outW & ~3;
+  const dstRowBytes = <usize>width << 2, srcRowBytes = <usize>outW << 2;
   for (let item = begin; item < end; item++) {
     const n = item / inChannels, ci = item - n * inChannels;
     const plane = at(dx, item * height * width);
@@ -155,7 +157,21 @@ export function conv_col2im_wide_f32(dx: usize, col: usize, desc: usize, begin: 
     for (let ky = 0; ky < kernelH; ky++) {
       for (let kx = 0; kx < kernelW; kx++) {
         const k = (ci * kernelH + ky) * kernelW + kx;
-        addRange(at(plane, ky * dilationH * width + kx * dilationW), at(col, (k * batch + n) * positions), length);
+        let src = at(col, (k * batch + n) * positions);
+        let dst = at(plane, ky * dilationH * width + kx * dilationW);
+        for (let oy = 0; oy < outH; oy++) {
+          let ox = 0;
+          for (; ox < vectorEnd; ox += 4) {
+            const o = <usize>ox << 2;
+            v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+          }
+          for (; ox < outW; ox++) {
+            const o = <usize>ox << 2;
+            store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+          }
+          src += srcRowBytes;
+          dst += dstRowBytes;
+        }
       }
     }
   }
@@ -163,7 +179,7 @@ export function conv_col2im_wide_f32(dx: usize, col: usize, desc: usize, begin: 
 
 /**
  * NCHW from row-major positions: work item = image n; out[n, c, oy, ox] = rows[(n*OH*rowWidth + oy*rowWidth + ox)*C + c]
- * (+ bias[c]), skipping the junk positions ox >= OW of wide rows. Four channels by four positions at a time
+ * (+ bias[c]); rows may hold rowWidth >= OW positions per output row, the extra ones skipped. Four channels by four positions at a time
  * through a register transpose when C is a multiple of 4.
  */
 export function conv_rows_to_planes_f32(out: usize, rows: usize, bias: usize, hasBias: i32, channels: i32, outH: i32, outW: i32, rowWidth: i32, begin: i32, end: i32): void {
@@ -222,7 +238,7 @@ export function conv_rows_to_planes_f32(out: usize, rows: usize, bias: usize, ha
   }
 }
 
-/** Row-major positions from NCHW, the inverse of conv_rows_to_planes_f32 (without bias); junk positions get 0. */
+/** Row-major positions from NCHW, the inverse of conv_rows_to_planes_f32 (without bias); positions ox >= OW of a row get 0. */
 export function conv_planes_to_rows_f32(rows: usize, x: usize, channels: i32, outH: i32, outW: i32, rowWidth: i32, begin: i32, end: i32): void {
   const imageRows = outH * rowWidth, planeSize = outH * outW;
   const positionBytes = <usize>channels << 2;

@@ -57,29 +57,18 @@ function release(copy: Tensor, original: Tensor): void {
   if (copy !== original) copy.dispose();
 }
 
-/** Where a column matrix's columns are: N * OH * rowWidth positions, rowWidth = OW, or W for "wide" rows. */
-interface Layout {
-  readonly wide: boolean;
-  readonly rowWidth: number;
-  readonly columns: number;
-}
-
 /**
- * How a geometry runs. With stride 1 and no padding, im2col copies whole output rows, and the input gradient
- * reads whole input rows ("wide" positions oy*W + ox, the ox >= OW ones junk and zero), so col2im is one
- * contiguous add per kernel tap; the forward and weight-gradient GEMMs stay on compact positions (no junk
- * work). With few input channels per group the forward and weight-gradient kernels are direct (im2col + GEMM
- * would mostly move memory). Otherwise the general im2col / col2im.
+ * How a geometry runs. With stride 1 and no padding, im2col and col2im move whole output rows (no window
+ * bookkeeping); with few input channels per group the forward and weight-gradient kernels are direct
+ * (im2col + GEMM would mostly move memory). Otherwise the general im2col / col2im.
  */
 interface Plan {
   readonly unitStrideUnpadded: boolean;
   readonly direct: boolean;
   readonly groupOut: number;
   readonly groupK: number;
-  /** The forward's and the weight gradient's layout. */
-  readonly compact: Layout;
-  /** The input gradient's layout. */
-  readonly gradient: Layout;
+  /** Columns of the column matrix: the output positions N * OH * OW. */
+  readonly columns: number;
 }
 
 /** At most this many multiply-adds per output (Cin/groups * kh * kw) run on the direct kernels. */
@@ -89,29 +78,30 @@ function planOf(g: ConvGeometry): Plan {
   const unpadded = g.padTop === 0 && g.padLeft === 0 && g.outH === g.height - g.dilationH * (g.kernelH - 1) && g.outW === g.width - g.dilationW * (g.kernelW - 1);
   const unitStrideUnpadded = unpadded && g.strideH === 1 && g.strideW === 1;
   const groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
-  const compact: Layout = { wide: false, rowWidth: g.outW, columns: g.batch * g.outH * g.outW };
-  const gradient: Layout = unitStrideUnpadded ? { wide: true, rowWidth: g.width, columns: g.batch * g.outH * g.width } : compact;
-  return { unitStrideUnpadded, direct: unitStrideUnpadded && groupK <= directLimit, groupOut: g.outChannels / g.groups, groupK, compact, gradient };
+  return {
+    unitStrideUnpadded, direct: unitStrideUnpadded && groupK <= directLimit, groupOut: g.outChannels / g.groups, groupK,
+    columns: g.batch * g.outH * g.outW,
+  };
 }
 
 /** The column matrix [Cin*kh*kw, N*OH*OW] of x (contiguous, X-shaped). */
 function im2col(x: Tensor, g: ConvGeometry, plan: Plan): Tensor {
   const rows = g.inChannels * g.kernelH * g.kernelW;
-  const col = emptyTensor([rows, plan.compact.columns], 'float32');
+  const col = emptyTensor([rows, plan.columns], 'float32');
   const perItem = g.outH * g.outW * nsPerFloat * (plan.unitStrideUnpadded ? 1 : 3);
   wasm.launch(plan.unitStrideUnpadded ? 'conv_im2col_unpadded_f32' : 'conv_im2col_f32', [addressOf(col), addressOf(x), describeGeometry(g)], rows * g.batch, perItem);
   return col;
 }
 
-/** y [N, C, OH, OW] (contiguous) as row-major positions [N*OH*rowWidth, C], zero at junk positions: the GEMMs' operand. */
-function positionRows(y: Tensor, g: ConvGeometry, layout: Layout): Tensor {
-  const rows = emptyTensor([layout.columns, g.outChannels], 'float32');
-  wasm.launch('conv_planes_to_rows_f32', [addressOf(rows), addressOf(y), g.outChannels, g.outH, g.outW, layout.rowWidth], g.batch,
-    g.outChannels * g.outH * layout.rowWidth * nsPerFloat * 3);
+/** y [N, C, OH, OW] (contiguous) as row-major positions [N*OH*OW, C]: the GEMMs' operand. */
+function positionRows(y: Tensor, g: ConvGeometry, plan: Plan): Tensor {
+  const rows = emptyTensor([plan.columns, g.outChannels], 'float32');
+  wasm.launch('conv_planes_to_rows_f32', [addressOf(rows), addressOf(y), g.outChannels, g.outH, g.outW, g.outW], g.batch,
+    g.outChannels * g.outH * g.outW * nsPerFloat * 3);
   return rows;
 }
 
-/** Y = conv(X, W) (+ bias). GEMM path: rows [N*OH*rowWidth, Cout] = col^T W^T per group, over the whole minibatch. */
+/** Y = conv(X, W) (+ bias). GEMM path: rows [N*OH*OW, Cout] = col^T W^T per group, over the whole minibatch. */
 function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): { out: Tensor; col: Tensor | null } {
   const plan = planOf(g);
   const out = emptyTensor(outputShapeOf(g), 'float32');
@@ -122,7 +112,7 @@ function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeomet
     return { out, col: null };
   }
   const col = im2col(x, g, plan);
-  const { columns } = plan.compact;
+  const { columns } = plan;
   const rows = emptyTensor([columns, g.outChannels], 'float32');
   if (plan.groupK === 0) fill_(rows, 0);
   else {
@@ -137,21 +127,21 @@ function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeomet
   return { out, col };
 }
 
-/** X-shaped convT(Y, W): per group, col [K, N*OH*rowWidth] = W^T times Y's position rows transposed, then col2im. */
+/** X-shaped convT(Y, W): per group, col [K, N*OH*OW] = W^T times Y's position rows transposed, then col2im. */
 function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry, givenRows: Tensor | null): Tensor {
   const plan = planOf(g);
-  const layout = plan.gradient;
+  const { columns } = plan;
   const out = emptyTensor(inputShapeOf(g), 'float32');
   if (plan.groupK === 0) return out;
-  const rows = givenRows ?? positionRows(y, g, layout);
-  const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, layout.columns], 'float32');
+  const rows = givenRows ?? positionRows(y, g, plan);
+  const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, columns], 'float32');
   for (let group = 0; group < g.groups; group++) {
-    gemm(plan.groupK, layout.columns, plan.groupOut, addressOf(w) + 4 * group * plan.groupOut * plan.groupK, 1, plan.groupK,
-      addressOf(rows) + 4 * group * plan.groupOut, 1, g.outChannels, addressOf(col) + 4 * group * plan.groupK * layout.columns, layout.columns);
+    gemm(plan.groupK, columns, plan.groupOut, addressOf(w) + 4 * group * plan.groupOut * plan.groupK, 1, plan.groupK,
+      addressOf(rows) + 4 * group * plan.groupOut, 1, g.outChannels, addressOf(col) + 4 * group * plan.groupK * columns, columns);
   }
   if (rows !== givenRows) rows.dispose();
-  wasm.launch(layout.wide ? 'conv_col2im_wide_f32' : 'conv_col2im_f32', [addressOf(out), addressOf(col), describeGeometry(g)], g.batch * g.inChannels,
-    g.kernelH * g.kernelW * g.outH * layout.rowWidth * nsPerFloat * (layout.wide ? 1 : 3));
+  wasm.launch(plan.unitStrideUnpadded ? 'conv_col2im_unpadded_f32' : 'conv_col2im_f32', [addressOf(out), addressOf(col), describeGeometry(g)],
+    g.batch * g.inChannels, g.kernelH * g.kernelW * g.outH * g.outW * nsPerFloat * (plan.unitStrideUnpadded ? 1 : 3));
   col.dispose();
   return out;
 }
@@ -161,14 +151,14 @@ function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, save
   const plan = planOf(g);
   const out = emptyTensor(weightShapeOf(g), 'float32');
   if (plan.groupOut === 0 || plan.groupK === 0) return out;
-  if (plan.compact.columns === 0) { fill_(out, 0); return out; }
+  if (plan.columns === 0) { fill_(out, 0); return out; }
   if (plan.direct) {
     wasm.launch('conv_direct_weight_f32', [addressOf(out), addressOf(x!), addressOf(y), describeGeometry(g)], g.outChannels * (g.inChannels / g.groups),
       g.batch * g.outH * g.outW * g.kernelH * g.kernelW * nsPerFloat);
     return out;
   }
-  const { columns } = plan.compact;
-  const rows = givenRows ?? positionRows(y, g, plan.compact);
+  const { columns } = plan;
+  const rows = givenRows ?? positionRows(y, g, plan);
   const col = savedCol ?? im2col(x!, g, plan);
   const transposed = emptyTensor([plan.groupK, g.outChannels], 'float32');
   for (let group = 0; group < g.groups; group++) {
@@ -225,10 +215,9 @@ export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, saved
  */
 export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol: Tensor | null, g: ConvGeometry, needsInput: boolean, needsWeight: boolean): [Tensor | null, Tensor | null] {
   const plan = planOf(g);
-  // Only when both GEMMs read the same layout (the input gradient's is wide for stride 1 without padding).
-  const shareRows = needsInput && needsWeight && !plan.direct && !plan.gradient.wide && plan.groupK > 0 && plan.groupOut > 0;
+  const shareRows = needsInput && needsWeight && !plan.direct && plan.groupK > 0 && plan.groupOut > 0;
   const gradDense = shareRows ? dense(grad) : grad;
-  const rows = shareRows ? positionRows(gradDense, g, plan.compact) : null;
+  const rows = shareRows ? positionRows(gradDense, g, plan) : null;
   try {
     return [
       needsInput ? convolutionTransposeOp(grad, w, null, g, rows) : null,
