@@ -440,12 +440,21 @@ function direct3x3Plane(dst: usize, plane: usize, weights: usize, b: f32, width:
 
 /**
  * The nine weight gradients of one (co, ci) pair of a 3x3 convolution: one kernel row (three vector sums) per
- * pass over the gradient, so the sums, the gradient vector and the loads fit in registers.
+ * pass over the gradient, so the sums, the gradient vector and the loads fit in registers. A row's last few
+ * columns come from a vector overlapping the one before (its reads stay inside the rows), with the lanes
+ * already counted masked out of the products.
  */
 function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inChannels: i32, outChannels: i32, ci: i32, co: i32,
   height: i32, width: i32, outH: i32, outW: i32, rowStep: i32, dilationW: i32): void {
   const step1 = <usize>dilationW << 2, step2 = step1 << 1;
-  const vectorEnd = outW & ~3;
+  const vectorEnd = outW & ~3, rest = outW - vectorEnd;
+  const overlap = rest != 0 && outW >= 4;
+  const lastVector = <usize>(outW - 4) << 2;
+  // Lanes l >= 4 - rest of the last vector are the columns not yet counted.
+  let restMask = i32x4.splat(0);
+  if (rest >= 1) restMask = i32x4.replace_lane(restMask, 3, -1);
+  if (rest >= 2) restMask = i32x4.replace_lane(restMask, 2, -1);
+  if (rest >= 3) restMask = i32x4.replace_lane(restMask, 1, -1);
   for (let ky = 0; ky < 3; ky++) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
     let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0;
@@ -461,18 +470,24 @@ function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inCha
           a1 = madd(gv, v128.load(row + o + step1), a1);
           a2 = madd(gv, v128.load(row + o + step2), a2);
         }
-        // The columns past the last full vector, in a fixed order after the vector ones of the same row.
-        for (let ox = vectorEnd; ox < outW; ox++) {
-          const o = <usize>ox << 2;
-          const gs = load<f32>(g + o);
-          s0 += gs * load<f32>(row + o); s1 += gs * load<f32>(row + o + step1); s2 += gs * load<f32>(row + o + step2);
+        if (overlap) {
+          const gv = v128.load(g + lastVector);
+          a0 = f32x4.add(a0, v128.and(f32x4.mul(gv, v128.load(row + lastVector)), restMask));
+          a1 = f32x4.add(a1, v128.and(f32x4.mul(gv, v128.load(row + lastVector + step1)), restMask));
+          a2 = f32x4.add(a2, v128.and(f32x4.mul(gv, v128.load(row + lastVector + step2)), restMask));
+        } else {
+          for (let ox = vectorEnd; ox < outW; ox++) {
+            const o = <usize>ox << 2;
+            const gs = load<f32>(g + o);
+            s0 += gs * load<f32>(row + o); s1 += gs * load<f32>(row + o + step1); s2 += gs * load<f32>(row + o + step2);
+          }
         }
       }
     }
-    const row = at(target, ky * 3);
-    store<f32>(row, horizontalSum(a0) + s0);
-    store<f32>(row, horizontalSum(a1) + s1, 4);
-    store<f32>(row, horizontalSum(a2) + s2, 8);
+    const out = at(target, ky * 3);
+    store<f32>(out, horizontalSum(a0) + s0);
+    store<f32>(out, horizontalSum(a1) + s1, 4);
+    store<f32>(out, horizontalSum(a2) + s2, 8);
   }
 }
 
