@@ -4,3 +4,6 @@ export * from './reduce';
 export * from './indexing';
 export * from './random';
 export * from './matmul';
+export * from './optim';
+export * from './convolution';
+export * from './pooling';

@@ -9,4 +9,5 @@ for (const kernels of ['relaxed', 'simd']) {
   const env = { ...process.env, WASMTORCH_KERNELS: kernels, BENCH_PEERS: kernels === 'relaxed' ? '1' : '0' };
   execFileSync(process.execPath, [`${here}matmul.mjs`], { stdio: 'inherit', env });
   execFileSync(process.execPath, [`${here}lecture.mjs`], { stdio: 'inherit', env });
+  execFileSync(process.execPath, [`${here}convnet.mjs`], { stdio: 'inherit', env });
 }

@@ -16,13 +16,15 @@ export * as autograd from './autograd/index.js';
 export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/grad-mode.js';
 export { AutogradError } from './autograd/engine.js';
 export { memory, type MemoryInfo } from './storage.js';
-export { manualSeed, initialSeed } from './ops/random.js';
+export { manualSeed, initialSeed, randperm } from './ops/random.js';
 export {
   tensor, fromArray, empty, zeros, ones, full, zerosLike, onesLike, emptyLike, fullLike, randLike, randnLike,
   arange, linspace, eye, rand, randn, randint, type FactoryOptions,
 } from './ops/factories.js';
 export { cat, stack } from './ops/indexing.js';
 export { mm, matmul, bmm } from './ops/linalg.js';
+export { conv1d, conv2d, convTranspose2d, type Conv1dOptions, type Conv2dOptions, type ConvTranspose2dOptions } from './ops/convolution.js';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type MaxPool2dOptions, type AvgPool2dOptions } from './ops/pooling.js';
 export type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
 
 export const float32 = 'float32', int32 = 'int32', bool = 'bool';
@@ -175,3 +177,6 @@ export const scatterAdd = (input: Tensor, dim: number, index: Tensor, src: Tenso
 export const clone = (input: Tensor) => input.clone();
 export const detach = (input: Tensor) => input.detach();
 export const numel = (input: Tensor) => input.numel();
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export { save, load, loadMetadata, type SaveOptions } from './serialize/safetensors.js';

@@ -7,6 +7,8 @@ import type { Tensor } from '../tensor.js';
 import type { BackwardFunction, MaybeTensor } from './engine.js';
 import type { BinaryOpName, UnaryOpName } from '../backend/wasm/kernels.js';
 import * as ops from './tensor-ops.js';
+import { convolutionBackward, convolutionBiasGradient, convolutionOp, convolutionTransposeOp, convolutionWeightOp, type ConvGeometry } from '../ops/convolution.js';
+import { avgPool2dBackwardOp, avgPoolOp, maxPool2dBackwardOp, type PoolWindows } from '../ops/pooling.js';
 
 /** Sums a broadcast gradient back down to `shape` (the inverse of broadcasting). */
 export function sumTo(grad: Tensor, shape: readonly number[]): Tensor {
@@ -264,5 +266,49 @@ export const derivatives = {
         return piece;
       });
     };
+  },
+
+  // ---- convolution and pooling (src/ops/convolution.ts, src/ops/pooling.ts). The convolution Y = conv(X, W),
+  // its input gradient convT(Y, W) and its weight gradient wgrad(X, Y) are each other's adjoints, so each
+  // rule is written with the other two ops and stays differentiable.
+  /** inputs [x, w, bias]; saved [x, w, the column matrix of x when w needs a gradient]. */
+  convolution(geometry: ConvGeometry, hasBias: boolean): BackwardFunction {
+    return ([g], { saved: [x, w, col], needsInputGrad: n }) => [
+      ...convolutionBackward(g, x, w, col ?? null, geometry, needs(n, 0), needs(n, 1)),
+      hasBias && needs(n, 2) ? convolutionBiasGradient(g) : null,
+    ];
+  },
+  /** convT(y, w) (+ bias): inputs [y, w, bias]; saved [y, w]. */
+  convolutionTranspose(geometry: ConvGeometry, hasBias: boolean): BackwardFunction {
+    return ([g], { saved: [y, w], needsInputGrad: n }) => [
+      needs(n, 0) ? convolutionOp(g, w, null, geometry) : null,
+      needs(n, 1) ? convolutionWeightOp(g, y, geometry) : null,
+      hasBias && needs(n, 2) ? convolutionBiasGradient(g) : null,
+    ];
+  },
+  /** wgrad(x, y): inputs [x, y]; saved [x, y]. */
+  convolutionWeight(geometry: ConvGeometry): BackwardFunction {
+    return ([g], { saved: [x, y], needsInputGrad: n }) => [
+      needs(n, 0) ? convolutionTransposeOp(y, g, null, geometry) : null,
+      needs(n, 1) ? convolutionOp(x, g, null, geometry) : null,
+    ];
+  },
+  /** inputs [x]; saved [indices]. */
+  maxPool2d(windows: PoolWindows): BackwardFunction {
+    return ([g], { saved: [indices] }) => [maxPool2dBackwardOp(g, indices, windows)];
+  },
+  /** The backward of max pooling is linear in the gradient: its own gradient picks the same positions. */
+  maxPool2dBackward(): BackwardFunction {
+    return ([g], { saved: [indices] }) => {
+      const rank = g.dim();
+      const flat = g.flatten(rank - 2), flatIndices = indices.flatten(rank - 2);
+      return [flat.gather(rank - 2, flatIndices).reshape([...indices.shape])];
+    };
+  },
+  avgPool2d(windows: PoolWindows): BackwardFunction {
+    return ([g]) => [avgPool2dBackwardOp(g, windows)];
+  },
+  avgPool2dBackward(windows: PoolWindows): BackwardFunction {
+    return ([g]) => [avgPoolOp(g, windows)];
   },
 } satisfies Record<string, Rule | ((...args: never[]) => unknown)>;

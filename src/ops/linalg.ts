@@ -128,3 +128,6 @@ export function matmul(a: unknown, b: unknown): Tensor {
   product.dispose();
   return result;
 }
+
+/** The packed GEMM on addresses and element strides (rows or columns split across threads), for other ops built on it. */
+export { gemm };

@@ -24,6 +24,28 @@ export interface Kernels {
     c: number, cRowStride: number, accumulate: number, scratch: number, columnBegin: number, columnEnd: number): void;
   gemm_scratch_bytes(): number;
   gemm_row_block(): number;
+  conv_im2col_f32(col: number, x: number, desc: number, begin: number, end: number): void;
+  conv_col2im_f32(dx: number, col: number, desc: number, begin: number, end: number): void;
+  conv_im2col_unpadded_f32(col: number, x: number, desc: number, begin: number, end: number): void;
+  conv_col2im_unpadded_f32(dx: number, col: number, desc: number, begin: number, end: number): void;
+  conv_rows_to_planes_f32(out: number, rows: number, bias: number, hasBias: number, channels: number, outH: number, outW: number, rowWidth: number, begin: number, end: number): void;
+  conv_planes_to_rows_f32(rows: number, x: number, channels: number, outH: number, outW: number, rowWidth: number, begin: number, end: number): void;
+  conv_direct_f32(out: number, x: number, w: number, bias: number, hasBias: number, desc: number, begin: number, end: number): void;
+  conv_direct_weight_f32(dw: number, x: number, grad: number, desc: number, begin: number, end: number): void;
+  conv_bias_grad_f32(out: number, grad: number, batch: number, channels: number, positions: number, begin: number, end: number): void;
+  max_pool2d_f32(out: number, indices: number, x: number, desc: number, begin: number, end: number): void;
+  max_pool2d_backward_f32(dx: number, grad: number, indices: number, inputSize: number, outputSize: number, begin: number, end: number): void;
+  max_pool2d_backward_2x2_f32(dx: number, grad: number, indices: number, height: number, width: number, outH: number, outW: number, begin: number, end: number): void;
+  avg_pool2d_f32(out: number, x: number, desc: number, begin: number, end: number): void;
+  avg_pool2d_backward_f32(dx: number, grad: number, desc: number, begin: number, end: number): void;
+  sgd_f32(param: number, grad: number, buffer: number, negativeLr: number, momentum: number, dampeningComplement: number,
+    weightDecay: number, flags: number, begin: number, end: number): void;
+  adam_f32(param: number, grad: number, expAvg: number, expAvgSq: number, maxExpAvgSq: number, beta1: number, oneMinusBeta1: number,
+    beta2: number, oneMinusBeta2: number, weightDecay: number, decayScale: number, negativeStepSize: number, biasCorrection2Sqrt: number,
+    eps: number, flags: number, begin: number, end: number): void;
+  rmsprop_f32(param: number, grad: number, squareAvg: number, gradAvg: number, buffer: number, alpha: number, oneMinusAlpha: number,
+    eps: number, weightDecay: number, momentum: number, negativeLr: number, flags: number, begin: number, end: number): void;
+  adagrad_f32(param: number, grad: number, sum: number, weightDecay: number, negativeClr: number, eps: number, flags: number, begin: number, end: number): void;
 }
 
 export const UnaryOp = {
