@@ -88,8 +88,10 @@ samples.sort(); print(samples[2] * 1000)
   return null;
 }
 
+// The core count is read before measureWasmtorch(1) sets one thread (getNumThreads then answers 1).
+const cores = torch.getNumThreads();
 const ours = await measureWasmtorch(1);
-const oursTwo = await measureWasmtorch(Math.min(2, torch.getNumThreads() > 1 ? 2 : 1));
+const oursTwo = await measureWasmtorch(Math.min(2, cores));
 const tfjs = await measureTfjs();
 const pytorch = measurePytorch();
 const info = torch.backend.info();
