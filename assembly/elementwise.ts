@@ -8,7 +8,8 @@ import { exp4, log4, tanh4, sigmoid4, sin4, cos4, erf4, pow4 } from './math';
 import { dimSize, rankOf, rowOffset, strideOf, byteAt } from './strided';
 
 // Op codes: mirrored in src/backend/wasm/opcodes.ts.
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAXIMUM = 5, MINIMUM = 6, REMAINDER = 7, FLOOR_DIVIDE = 8;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAXIMUM = 5, MINIMUM = 6, REMAINDER = 7, FLOOR_DIVIDE = 8,
+  THRESHOLD_BACKWARD = 9, CLAMP_MIN_BACKWARD = 10;
 const NEG = 0, ABS = 1, EXP = 2, LOG = 3, SQRT = 4, RSQRT = 5, SIGMOID = 6, TANH = 7, RELU = 8, GELU = 9, GELU_TANH = 10,
   SIN = 11, COS = 12, FLOOR = 13, CEIL = 14, ROUND = 15, SIGN = 16, CLAMP = 17, RECIPROCAL = 18, SQUARE = 19, LEAKY_RELU = 20,
   TRUNC = 21, SILU = 22, ERF = 23;
@@ -130,6 +131,10 @@ export function unary_f32(op: i32, out: usize, x: usize, desc: usize, p0: f32, p
     case MAXIMUM: return f32x4.max(x, y);
     case MINIMUM: return f32x4.min(x, y);
     case FLOOR_DIVIDE: return f32x4.floor(f32x4.div(x, y));
+    // Gradients through relu and clamp(min) in one pass (alpha is the threshold): PyTorch's threshold_backward
+    // zeroes where y <= alpha (a NaN y lets the gradient through); clamp's keeps it where y >= alpha (NaN: 0).
+    case THRESHOLD_BACKWARD: return v128.andnot(x, f32x4.le(y, alpha));
+    case CLAMP_MIN_BACKWARD: return v128.and(x, f32x4.ge(y, alpha));
     case REMAINDER: {
       // Python's modulo: the result takes the divisor's sign.
       const r = f32x4.sub(x, f32x4.mul(f32x4.trunc(f32x4.div(x, y)), y));
@@ -189,6 +194,8 @@ export function binary_f32(op: i32, out: usize, a: usize, b: usize, desc: usize,
       case MINIMUM: binaryRow(MINIMUM, o, so, x, sa, y, sb, count, alphaVector); break;
       case REMAINDER: binaryRow(REMAINDER, o, so, x, sa, y, sb, count, alphaVector); break;
       case FLOOR_DIVIDE: binaryRow(FLOOR_DIVIDE, o, so, x, sa, y, sb, count, alphaVector); break;
+      case THRESHOLD_BACKWARD: binaryRow(THRESHOLD_BACKWARD, o, so, x, sa, y, sb, count, alphaVector); break;
+      case CLAMP_MIN_BACKWARD: binaryRow(CLAMP_MIN_BACKWARD, o, so, x, sa, y, sb, count, alphaVector); break;
       default: break;
     }
     position += count;

@@ -969,3 +969,24 @@ describe('higher order: createGraph', () => {
     });
   }
 });
+
+describe('gradients at the edges of relu, clamp and leakyRelu (PyTorch 1.13 values at -1, 0, 1, 2, NaN)', () => {
+  const cases: [string, (x: torch.Tensor) => torch.Tensor, number[]][] = [
+    // relu's threshold_backward lets NaN through; clamp's mask does not; at 0 relu gives 0 and clamp(min: 0) 1.
+    ['relu', (x) => x.relu(), [0, 0, 1, 1, 1]],
+    ['clamp(min: 0)', (x) => x.clamp({ min: 0 }), [0, 1, 1, 1, 0]],
+    ['clamp(max: 1)', (x) => x.clamp({ max: 1 }), [1, 1, 1, 0, 0]],
+    ['clamp(0, 1)', (x) => x.clamp(0, 1), [0, 1, 1, 0, 0]],
+    ['leakyRelu(0.1)', (x) => torch.nn.functional.leakyRelu(x, 0.1), [0.1, 0.1, 1, 1, 0.1]],
+  ];
+  for (const [name, f, expected] of cases) {
+    it(name, () => {
+      // Twenty copies so the kernels' vector path runs, not only their scalar tail.
+      const values = Array.from({ length: 20 }, () => [-1, 0, 1, 2, Number.NaN]).flat();
+      const x = torch.tensor(values, { requiresGrad: true });
+      torch.tidy(() => f(x).backward(torch.onesLike(x)));
+      expect(Array.from(x.grad!.toArray())).toEqual(Array.from({ length: 20 }, () => expected).flat().map(Math.fround));
+      x.dispose();
+    });
+  }
+});

@@ -65,6 +65,8 @@ export const derivatives = {
         }
         case 'remainder': return [needs(n, 0) ? sumTo(g, aShape) : null, needs(n, 1) ? sumTo(g.neg().mul(ops.floorDivide(A(), B())), bShape) : null];
         case 'floorDivide': return [null, null];
+        // The masks are constant where defined: the same mask carries the gradient's gradient.
+        case 'thresholdBackward': case 'clampMinBackward': return [needs(n, 0) ? ops.maskGradient(op, g, b!, alpha) : null, null];
         default: return op satisfies never;
       }
     };
@@ -74,6 +76,7 @@ export const derivatives = {
   binarySaves(op: BinaryOpName): [boolean, boolean, boolean] {
     switch (op) {
       case 'add': case 'sub': case 'floorDivide': return [false, false, false];
+      case 'thresholdBackward': case 'clampMinBackward': return [false, true, false];
       case 'mul': case 'div': case 'maximum': case 'minimum': case 'remainder': return [true, true, false];
       case 'pow': return [true, true, true];
       default: return op satisfies never;
@@ -92,7 +95,7 @@ export const derivatives = {
         case 'rsqrt': return [g.mul(out.pow(3)).mul(-0.5)];
         case 'sigmoid': return [g.mul(out.mul(out.neg().add(1)))];
         case 'tanh': return [g.mul(out.square().neg().add(1))];
-        case 'relu': return [g.maskedFill(out.le(0), 0)];
+        case 'relu': return [ops.maskGradient('thresholdBackward', g, out, 0)];
         case 'leakyRelu': return [ops.where(x.gt(0), g, g.mul(p0))];
         case 'gelu': {
           const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
@@ -120,7 +123,7 @@ export const derivatives = {
           // PyTorch's clamp_backward: the gradient passes where min <= x <= max (never for NaN). An absent
           // bound arrives as an infinity and needs no comparison (the lecture's clamp(min: 0) is one compare).
           const belowMax = p1 === Infinity ? g : ops.where(x.le(p1), g, 0);
-          return [p0 === -Infinity ? (p1 === Infinity ? ops.where(x.eq(x), g, 0) : belowMax) : ops.where(x.ge(p0), belowMax, 0)];
+          return [p0 === -Infinity ? (p1 === Infinity ? ops.where(x.eq(x), g, 0) : belowMax) : ops.maskGradient('clampMinBackward', belowMax, x, p0)];
         }
         case 'floor': case 'ceil': case 'round': case 'trunc': case 'sign': return [ops.zerosLike(g)];
         default: return op satisfies never;

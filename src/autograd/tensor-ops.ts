@@ -19,6 +19,10 @@ export function floorDivide(a: Operand, b: Operand): Tensor | number {
   if (typeof a === 'number' && typeof b === 'number') return Math.floor(a / b);
   return elementwise.binary('floorDivide', a, b);
 }
+/** g masked by values against threshold in one kernel: relu's (zero where values <= threshold) or clamp(min)'s (kept where values >= threshold). */
+export function maskGradient(op: 'thresholdBackward' | 'clampMinBackward', g: Tensor, values: Tensor, threshold: number): Tensor {
+  return elementwise.binary(op, g, values, threshold);
+}
 export function where(condition: Tensor, a: Operand, b: Operand): Tensor {
   return elementwise.where(condition, a, b);
 }

@@ -213,6 +213,7 @@ export function clampInPlace(x: Tensor, min?: unknown, max?: unknown): void {
 const binaryNames: Record<BinaryOpName, string> = {
   add: 'AddBackward', sub: 'SubBackward', mul: 'MulBackward', div: 'DivBackward', pow: 'PowBackward', maximum: 'MaximumBackward',
   minimum: 'MinimumBackward', remainder: 'RemainderBackward', floorDivide: 'FloorDivideBackward',
+  thresholdBackward: 'ThresholdBackwardBackward', clampMinBackward: 'ClampBackwardBackward',
 };
 
 const integerCapable = new Set<BinaryOpName>(['add', 'sub', 'mul', 'maximum', 'minimum', 'remainder', 'floorDivide']);

@@ -55,7 +55,11 @@ export const UnaryOp = {
 } as const;
 export type UnaryOpName = keyof typeof UnaryOp;
 
-export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, floorDivide: 8 } as const;
+export const BinaryOp = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, floorDivide: 8,
+  // Internal: the gradients of relu and clamp(min), a masked by b against alpha (derivative rules use them).
+  thresholdBackward: 9, clampMinBackward: 10,
+} as const;
 export type BinaryOpName = keyof typeof BinaryOp;
 
 export const CompareOp = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
