@@ -157,14 +157,20 @@ function maxPool2x2Plane(dstValues: usize, dstIndices: usize, src: usize, height
   }
 }
 
-/** The gradient of max pooling: each plane of dx is zeroed, then each output's gradient added at its index. */
+/**
+ * The gradient of max pooling: each plane of dx is zeroed, then each output's gradient added at its index.
+ * A dilated window can read only padding: its output is -inf and its index (PyTorch's: the first position the
+ * window would read after skipping the padding) can lie past the plane, so such an index adds nothing.
+ */
 export function max_pool2d_backward_f32(dx: usize, grad: usize, indices: usize, inputSize: i32, outputSize: i32, begin: i32, end: i32): void {
   for (let plane = begin; plane < end; plane++) {
     const dst = at(dx, plane * inputSize);
     zeroPlane(dst, inputSize);
     const g = at(grad, plane * outputSize), index = at(indices, plane * outputSize);
     for (let i = 0; i < outputSize; i++) {
-      const target = at(dst, load<i32>(at(index, i)));
+      const position = load<i32>(at(index, i));
+      if (<u32>position >= <u32>inputSize) continue;
+      const target = at(dst, position);
       store<f32>(target, load<f32>(target) + load<f32>(at(g, i)));
     }
   }

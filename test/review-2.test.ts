@@ -1,0 +1,39 @@
+// Review of nn, optim, safetensors, convolution/pooling and the worker (second review): each case is a bug found, or a check that a suspected one is absent.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as torch from '../src/index.js';
+import type { Tensor } from '../src/index.js';
+
+let tensorsAtStart = 0;
+beforeAll(() => { tensorsAtStart = torch.memory().tensors; });
+afterAll(() => { expect(torch.memory().tensors, 'review-2.test.ts leaves no tensor behind').toBe(tensorsAtStart); });
+
+/** Canaries: many 64-byte blocks (one size class) filled with 7, every other one freed, so the next blocks of that class handed out each lie just before a live canary. */
+function canaries(count: number): { live: Tensor[]; intact(): boolean; dispose(): void } {
+  const all = Array.from({ length: count }, () => torch.full([16], 7));
+  const live: Tensor[] = [];
+  all.forEach((t, k) => (k % 2 === 0 ? live.push(t) : t.dispose()));
+  return {
+    live,
+    intact: () => live.every((t) => (t.toArray() as Float32Array).every((v) => v === 7)),
+    dispose: () => live.forEach((t) => t.dispose()),
+  };
+}
+
+describe('max pooling: windows that read only padding', () => {
+  it('backward never writes outside the input plane (PyTorch itself corrupts its heap here)', () => {
+    // kernel (1, 2), padding (0, 1), dilation (1, 5) on a 4x4 plane: each row's window reads columns -1 and 4,
+    // both outside; PyTorch's index is then row*4 + 4, which for the last row is 16: past the 16-float plane.
+    const guard = canaries(200);
+    const x = torch.tidy(() => torch.arange(16).float().reshape([1, 1, 4, 4])).requiresGrad_();
+    const [y, indices] = torch.nn.functional.maxPool2d(x, [1, 2], { stride: 1, padding: [0, 1], dilation: [1, 5], returnIndices: true });
+    expect(Array.from(y.toArray() as Float32Array)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity]);
+    expect(Array.from(indices.toArray() as Int32Array)).toEqual([4, 8, 12, 16]); // PyTorch 1.13's indices
+    torch.tidy(() => y.sum().backward());
+    // PyTorch's in-plane rows get their gradient where the index points; the out-of-plane one is dropped.
+    const grad = Array.from(x.grad!.toArray() as Float32Array);
+    expect(grad).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
+    expect(guard.intact(), 'no write past the gradient plane').toBe(true);
+    torch.dispose([x, y, indices]);
+    guard.dispose();
+  });
+});
