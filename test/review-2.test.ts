@@ -37,3 +37,21 @@ describe('max pooling: windows that read only padding', () => {
     guard.dispose();
   });
 });
+
+describe('optimizer state dicts: buffers must be tensors', () => {
+  it.each([
+    ['Adam', 'expAvg'], ['SGD', 'momentumBuffer'], ['RMSprop', 'squareAvg'], ['Adagrad', 'sum'],
+  ] as const)('%s.loadStateDict rejects a number for %s (the kernel would get address 0)', (name, key) => {
+    const guard = torch.full([64], 7);
+    const param = torch.zeros([64]).requiresGrad_();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const optimizer = new (torch.optim[name] as any)([param], name === 'SGD' ? { lr: 0.1, momentum: 0.9 } : { lr: 0.1 });
+    const before = optimizer.stateDict();
+    expect(() => optimizer.loadStateDict({ state: { 0: { ...(name === 'SGD' ? {} : { step: 1 }), [key]: 5 } }, paramGroups: before.paramGroups })).toThrow(torch.ArgumentError);
+    param.grad = torch.ones([64]);
+    optimizer.step();
+    expect(Array.from(guard.toArray() as Float32Array).every((v) => v === 7)).toBe(true);
+    optimizer.dispose();
+    torch.dispose([guard, param, before]);
+  });
+});

@@ -274,6 +274,9 @@ export abstract class Optimizer<Options extends object> {
               `${isStep ? 'one element' : formatShape(param.shape)} (the parameter's shape)`);
           }
           if (value.dtype === 'bool') throw new DtypeError(`${where}: state[${key}].${name} is a bool tensor, expected float32`);
+        } else if (name !== 'step') {
+          // Buffers are read and written by the fused kernels through their address: a number has none.
+          if (value !== null) throw new ArgumentError(`${where}: state[${key}].${name} must be a tensor of the parameter's shape or null, got ${describeValue(value)}`);
         } else if (!(value === null || (typeof value === 'number' && Number.isFinite(value)))) {
           throw new ArgumentError(`${where}: state[${key}].${name} must be a tensor, a number or null, got ${describeValue(value)}`);
         }
