@@ -1,6 +1,6 @@
 // nn.Module: the base class of layers and models: callable instances, automatic registration, state dicts, hooks, modes.
 //
-// Three decisions (the lead's README nn section should repeat them):
+// Three decisions (the README's nn section repeats them):
 //
 // Callable instances. `model(x)` works as in PyTorch: Module's base constructor returns an arrow function
 // whose prototype is `new.target.prototype`, so `this` in every subclass constructor (users' too) is that
@@ -15,7 +15,7 @@
 // Memory. A user's forward runs inside torch.tidy, so its intermediate activations are freed when it
 // returns, as PyTorch's die with their last reference (the output keeps its graph; replaced buffers are
 // kept; other tensors it stores must be torch.keep()'d). Built-in layers free their own temporaries and
-// skip that scope: tidy searches the output's graph, which would make a deep chain of layers quadratic.
+// skip that scope, which saves its bookkeeping on every layer call.
 //
 // Registration without a Proxy: a module's parameters are its own enumerable fields that hold a
 // Parameter, its submodules the fields that hold a Module, in the order they were first assigned (the
