@@ -55,3 +55,26 @@ describe('optimizer state dicts: buffers must be tensors', () => {
     torch.dispose([guard, param, before]);
   });
 });
+
+describe('nn: no handle left behind', () => {
+  it('nn.init.eye_ frees the row views it fills through', () => {
+    const weight = torch.empty([3, 4]);
+    const before = torch.memory().tensors;
+    torch.nn.init.eye_(weight);
+    expect(torch.memory().tensors).toBe(before);
+    expect(weight.tolist()).toEqual([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]);
+    weight.dispose();
+  });
+
+  it('a module with a full backward hook frees its wrapped inputs when forward throws', () => {
+    const model = new torch.nn.Sequential(new torch.nn.Linear(4, 3), new torch.nn.ReLU());
+    const handle = model.registerFullBackwardHook(() => undefined);
+    const x = torch.randn([2, 5]).requiresGrad_();
+    const before = torch.memory().tensors;
+    expect(() => model(x)).toThrow(/shapes cannot be multiplied/);
+    expect(torch.memory().tensors).toBe(before);
+    handle.remove();
+    x.dispose();
+    model.dispose();
+  });
+});

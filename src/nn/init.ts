@@ -93,9 +93,11 @@ export function eye_(tensor: Tensor): Tensor {
     tensor.zero_();
     const diagonal = Math.min(tensor.shape[0], tensor.shape[1]);
     for (let i = 0; i < diagonal; i++) {
-      const cell = tensor.select(0, i).narrow(0, i, 1);
+      const row = tensor.select(0, i);
+      const cell = row.narrow(0, i, 1);
       cell.fill_(1);
       cell.dispose();
+      row.dispose();
     }
     return tensor;
   });

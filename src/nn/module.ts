@@ -148,8 +148,16 @@ export class Module extends CallableObject {
       if (result !== undefined && result !== null) args = Array.isArray(result) ? result : [result];
     }
     const backward = this.#backwardHooks.length ? new BackwardHookState(this, [...this.#backwardHooks]) : null;
+    const given = args;
     if (backward) args = backward.wrapInputs(args);
-    let output: unknown = this.#forwardInScope(args);
+    let output: unknown;
+    try {
+      output = this.#forwardInScope(args);
+    } catch (error) {
+      // The wrapped inputs are this call's own handles: nothing else can reach them once forward has failed.
+      args.forEach((arg, i) => { if (arg !== given[i] && arg instanceof Tensor) arg.dispose(); });
+      throw error;
+    }
     for (const hook of [...this.#forwardHooks]) {
       const result = hook(this, args, output);
       if (result !== undefined && result !== null) output = result;
