@@ -1,5 +1,5 @@
 // Runs every PyTorch fixture of test/fixtures/ops.json (written by generate.py) through wasmtorch's tensor API.
-import { readFileSync } from 'node:fs';
+import opsFixture from './fixtures/ops.json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
 import {
@@ -31,7 +31,8 @@ interface OpsFile {
   fixtures: Fixture[];
 }
 
-const FILE = JSON.parse(readFileSync(new URL('./fixtures/ops.json', import.meta.url), 'utf8')) as OpsFile;
+// Imported through Vite (not read with node:fs) so the same file runs in Node and in the browser.
+const FILE = opsFixture as unknown as OpsFile;
 
 type Args = Record<string, unknown>;
 /**

@@ -1,5 +1,4 @@
 // Runs the golden-v1 cases (test/fixtures/golden: PyTorch 1.13, float64 references) through wasmtorch's forward ops, then their backward.
-import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
 import { Tracker, buildTensor, expectTensor, type Keep, type Tensor, type TensorJson, type Tolerance } from './fixtures/harness.js';
@@ -29,11 +28,9 @@ interface GoldenFile {
   cases: GoldenCase[];
 }
 
-const GOLDEN_DIR = new URL('./fixtures/golden/', import.meta.url);
-const FILES: GoldenFile[] = readdirSync(GOLDEN_DIR)
-  .filter((name) => name.endsWith('.json'))
-  .sort()
-  .map((name) => JSON.parse(readFileSync(new URL(name, GOLDEN_DIR), 'utf8')) as GoldenFile);
+// Imported through Vite (not read with node:fs) so the same file runs in Node and in the browser.
+const goldenModules = import.meta.glob<GoldenFile>('./fixtures/golden/*.json', { eager: true, import: 'default' });
+const FILES: GoldenFile[] = Object.keys(goldenModules).sort().map((path) => goldenModules[path]);
 
 type Inputs = Record<string, Tensor>;
 type Kwargs = Record<string, unknown>;

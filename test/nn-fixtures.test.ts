@@ -1,5 +1,5 @@
 // Every nn layer and loss against PyTorch 1.13 (test/fixtures/nn.json from generate_nn.py): outputs, input and parameter gradients, running statistics, state-dict names.
-import { readFileSync } from 'node:fs';
+import nnFixture from './fixtures/nn.json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
 import { Tracker, buildTensor, expectTensor, type TensorJson, type Tolerance } from './fixtures/harness.js';
@@ -24,7 +24,8 @@ interface NnCase {
   state_dict_keys: string[];
 }
 
-const FIXTURE = JSON.parse(readFileSync(new URL('./fixtures/nn.json', import.meta.url), 'utf8')) as { schema: string; cases: NnCase[] };
+// Imported through Vite (not read with node:fs) so the same file runs in Node and in the browser.
+const FIXTURE = nnFixture as unknown as { schema: string; cases: NnCase[] };
 
 // Float32 arithmetic against float64 references.
 const TOLERANCE: Tolerance = { rtol: 2e-4, atol: 2e-5 };

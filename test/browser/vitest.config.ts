@@ -8,16 +8,18 @@ import { launchOptions } from './chromium.mjs';
 const isolated = process.env.WASMTORCH_BROWSER_ISOLATED !== '0';
 
 /**
- * The core suite's files that run in a browser as they are. Left to Node: differential, golden, lecture,
- * convolution, nn-fixtures, optim, safetensors, worker and web-runtime (they read fixtures with node:fs, run
- * child processes or use worker_threads), threads (spawns Node processes), and errors,
- * autograd-errors and property: their cases drop operand tensors without disposing them and then assert
- * torch.memory() is unchanged after backend.collectGarbage(), which finalizes dropped handles synchronously
- * only in Node (wasm-notes 23; a browser has no synchronous GC). Their error messages pass in Chromium.
+ * The core suite's files that run in a browser as they are (fixtures are imported through Vite, not read
+ * with node:fs). Left to Node: lecture (runs the examples as child processes), safetensors (reads binary
+ * fixtures and a generator script's output with node:fs), worker and web-runtime (worker_threads),
+ * threads (spawns Node processes), and errors, autograd-errors and property: their cases drop operand
+ * tensors without disposing them and then assert torch.memory() is unchanged after
+ * backend.collectGarbage(), which finalizes dropped handles synchronously only in Node (wasm-notes 23; a
+ * browser has no synchronous GC). Their error messages pass in Chromium.
  */
 export const coreFiles = [
   'test/autograd.test.ts', 'test/gradcheck.test.ts', 'test/memory.test.ts', 'test/review-regressions.test.ts',
   'test/nn.test.ts', 'test/pool-recovery.test.ts',
+  'test/golden.test.ts', 'test/differential.test.ts', 'test/nn-fixtures.test.ts', 'test/convolution.test.ts', 'test/optim.test.ts',
 ];
 
 export default defineConfig({
