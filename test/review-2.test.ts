@@ -78,3 +78,20 @@ describe('nn: no handle left behind', () => {
     model.dispose();
   });
 });
+
+describe('convolutions: a kernel with an empty spatial dim', () => {
+  // PyTorch 1.13: "kernel size should be greater than zero, but got kernel_height: 0 kernel_width: 3". Here
+  // conv2d gave a result of shape [1, 2, 6, 3] (bias only) and conv_transpose2d one of uninitialized memory.
+  const { conv1d, conv2d, convTranspose2d } = torch.nn.functional;
+  it.each([
+    ['conv2d', [1, 1, 5, 5], [2, 1, 0, 3], (x: Tensor, w: Tensor) => conv2d(x, w)],
+    ['conv1d', [1, 1, 5], [2, 1, 0], (x: Tensor, w: Tensor) => conv1d(x, w)],
+    ['conv_transpose2d', [1, 2, 3, 3], [2, 1, 0, 3], (x: Tensor, w: Tensor) => convTranspose2d(x, w)],
+  ] as const)('%s throws as PyTorch does, leaving nothing allocated', (_, inputShape, weightShape, call) => {
+    const x = torch.zeros([...inputShape]), w = torch.zeros([...weightShape]);
+    const before = torch.memory().tensors;
+    expect(() => call(x, w)).toThrow(/kernel size should be greater than zero/);
+    expect(torch.memory().tensors).toBe(before);
+    torch.dispose([x, w]);
+  });
+});

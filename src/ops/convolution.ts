@@ -326,6 +326,7 @@ function convGeometry(input: Tensor, weight: Tensor, bias: Tensor | null, option
   const dilation = expandParameter(options.dilation ?? 1, dims, 'dilation', where);
   const groups = checkGroups(options.groups, where);
   const kernel = weight.shape.slice(2);
+  checkKernel(kernel);
   let padBefore: number[], padTotal: number[];
   const padding = options.padding ?? 0;
   if (typeof padding === 'string') {
@@ -379,6 +380,12 @@ function convGeometry(input: Tensor, weight: Tensor, bias: Tensor | null, option
     padTop: at(padBefore, 0, 0), padLeft: at(padBefore, 1, 0), dilationH: at(dilation, 0, 1), dilationW: at(dilation, 1, 1),
     groups, outH: at(outSize, 0, 1), outW: at(outSize, 1, 1),
   };
+}
+
+/** PyTorch's check of a weight's spatial dims (a 1-D kernel is reported with its height of 1, as PyTorch's). */
+function checkKernel(kernel: readonly number[]): void {
+  const [height, width] = kernel.length === 2 ? kernel : [1, kernel[0]];
+  if (height <= 0 || width <= 0) throw new ShapeError(`kernel size should be greater than zero, but got kernel_height: ${height} kernel_width: ${width}`);
 }
 
 function checkBias(bias: unknown, where: string): Tensor | null {
@@ -436,6 +443,7 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | n
   if (typeof parsed.padding === 'string') {
     throw new ArgumentError(`${where}: padding must be an integer or a list of 2 integers, not the string '${parsed.padding}'`);
   }
+  checkKernel(w.shape.slice(2));
   const stride = expandParameter(parsed.stride ?? 1, 2, 'stride', where);
   const padding = expandParameter(parsed.padding ?? 0, 2, 'padding', where);
   const outputPadding = expandParameter(parsed.outputPadding ?? 0, 2, 'outputPadding', where);
