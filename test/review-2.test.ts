@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
 import type { Tensor } from '../src/index.js';
+import { tensorTransferHandler } from '../src/worker/index.js';
 
 let tensorsAtStart = 0;
 beforeAll(() => { tensorsAtStart = torch.memory().tensors; });
@@ -93,5 +94,22 @@ describe('convolutions: a kernel with an empty spatial dim', () => {
     expect(() => call(x, w)).toThrow(/kernel size should be greater than zero/);
     expect(torch.memory().tensors).toBe(before);
     torch.dispose([x, w]);
+  });
+});
+
+describe('wasmtorch/worker transfer handler', () => {
+  it('a tensor nested as deep as the handler encodes arrives as a tensor, not as its wire object', () => {
+    const t = torch.ones([2]);
+    for (let depth = 14; depth <= 17; depth++) {
+      let value: unknown = t;
+      for (let k = 0; k < depth; k++) value = [value];
+      if (!tensorTransferHandler.canHandle(value)) continue; // left to structured clone: nothing encoded
+      const [wire] = tensorTransferHandler.serialize(value);
+      let back = tensorTransferHandler.deserialize(wire);
+      for (let k = 0; k < depth; k++) back = (back as unknown[])[0];
+      expect(back, `tensor at depth ${depth}`).toBeInstanceOf(torch.Tensor);
+      (back as Tensor).dispose();
+    }
+    t.dispose();
   });
 });

@@ -69,8 +69,10 @@ function encode(value: unknown, transfers: Transferable[], depth: number): unkno
 }
 
 function decode(value: unknown, depth: number): unknown {
-  if (depth >= maximumDepth || !isPlainContainer(value)) return value;
+  if (!isPlainContainer(value)) return value;
+  // Before the depth limit: encode turns a tensor into its wire object at any depth it reaches, the last included.
   if (!Array.isArray(value) && marker in value) return tensorFromMessage((value as Marked)[marker]);
+  if (depth >= maximumDepth) return value;
   if (Array.isArray(value)) return value.map((item) => decode(item, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, decode(item, depth + 1)]));
 }
