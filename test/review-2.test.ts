@@ -113,3 +113,17 @@ describe('wasmtorch/worker transfer handler', () => {
     t.dispose();
   });
 });
+
+describe('convolutions: geometry beyond the kernels\' int32 arithmetic', () => {
+  it('a stride and padding past 2^31 throw instead of wrapping (PyTorch gives [0, 2, 0] here, the kernels gave [0, 0, 0])', () => {
+    const x = torch.tensor([[[[1, 2, 3]]]]), w = torch.ones([1, 1, 1, 1]);
+    const before = torch.memory().tensors;
+    expect(() => torch.nn.functional.conv2d(x, w, null, { stride: [1, 3000000001], padding: [0, 3000000000] })).toThrow(torch.ArgumentError);
+    expect(() => torch.nn.functional.convTranspose2d(x, w, null, { stride: [1, 3000000000], padding: [0, 1500000000] })).toThrow(torch.ArgumentError);
+    expect(torch.memory().tensors).toBe(before);
+    // Large but representable parameters still run.
+    const y = torch.nn.functional.conv2d(x, w, null, { stride: [1, 1000000000], padding: [0, 999999999] });
+    expect(y.tolist()).toEqual([[[[0, 2, 0]]]]); // PyTorch 1.13's
+    torch.dispose([x, w, y]);
+  });
+});

@@ -374,18 +374,38 @@ function convGeometry(input: Tensor, weight: Tensor, bias: Tensor | null, option
   const outSize = spatial.map((size, d) => Math.floor((padded[d] - effectiveKernel[d]) / stride[d]) + 1);
   // 1-D convolutions run as 2-D ones of height 1.
   const at = (list: readonly number[], d: 0 | 1, fallback: number) => (dims === 2 ? list[d] : d === 0 ? fallback : list[0]);
-  return {
+  const geometry: ConvGeometry = {
     batch: batchedShape[0], inChannels: batchedShape[1], height: at(spatial, 0, 1), width: at(spatial, 1, 1),
     outChannels, kernelH: at(kernel, 0, 1), kernelW: at(kernel, 1, 1), strideH: at(stride, 0, 1), strideW: at(stride, 1, 1),
     padTop: at(padBefore, 0, 0), padLeft: at(padBefore, 1, 0), dilationH: at(dilation, 0, 1), dilationW: at(dilation, 1, 1),
     groups, outH: at(outSize, 0, 1), outW: at(outSize, 1, 1),
   };
+  checkIndexRange(geometry, where);
+  return geometry;
 }
 
 /** PyTorch's check of a weight's spatial dims (a 1-D kernel is reported with its height of 1, as PyTorch's). */
 function checkKernel(kernel: readonly number[]): void {
   const [height, width] = kernel.length === 2 ? kernel : [1, kernel[0]];
   if (height <= 0 || width <= 0) throw new ShapeError(`kernel size should be greater than zero, but got kernel_height: ${height} kernel_width: ${width}`);
+}
+
+const int32Max = 2 ** 31 - 1;
+
+/**
+ * The kernels index with int32: an input position is oy * stride - pad + ky * dilation, and the window
+ * bounds add the stride to the padding. A geometry whose positions leave int32 would wrap there (silently
+ * wrong values), so it is refused, before anything is allocated.
+ */
+function checkIndexRange(g: ConvGeometry, where: string): void {
+  const spans = [
+    (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH, (g.outW - 1) * g.strideW + (g.kernelW - 1) * g.dilationW,
+    g.padTop + g.strideH, g.padLeft + g.strideW, g.height + g.padTop, g.width + g.padLeft,
+  ];
+  if (spans.some((span) => span > int32Max)) {
+    throw new ArgumentError(`${where}: stride ${formatShape([g.strideH, g.strideW])}, padding ${formatShape([g.padTop, g.padLeft])} and dilation ` +
+      `${formatShape([g.dilationH, g.dilationW])} reach input positions beyond 2^31 - 1, which wasmtorch's convolution kernels cannot index`);
+  }
 }
 
 function checkBias(bias: unknown, where: string): Tensor | null {
@@ -489,5 +509,6 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | n
     kernelH: kernel[0], kernelW: kernel[1], strideH: stride[0], strideW: stride[1], padTop: padding[0], padLeft: padding[1],
     dilationH: dilation[0], dilationW: dilation[1], groups, outH: spatial[0], outW: spatial[1],
   };
+  checkIndexRange(g, where);
   return inFourDimensions(x, w, batched, false, (x4, w4) => convolutionTransposeOp(x4, w4, b, g));
 }
