@@ -127,3 +127,36 @@ describe('convolutions: geometry beyond the kernels\' int32 arithmetic', () => {
     torch.dispose([x, w, y]);
   });
 });
+
+describe('lr schedulers and a parameter group added after them', () => {
+  // Fine-tuning adds a group when it unfreezes layers. PyTorch zips the new rates with the groups, so a group
+  // without a base rate keeps its own; here LambdaLR wrote undefined and CosineAnnealingLR NaN into its lr.
+  it('LambdaLR leaves the new group alone, as PyTorch 1.13 does', () => {
+    const a = torch.zeros([2]).requiresGrad_(), b = torch.zeros([2]).requiresGrad_();
+    const optimizer = new torch.optim.SGD([a], { lr: 1 });
+    const scheduler = new torch.optim.lrScheduler.LambdaLR(optimizer, (epoch) => 0.5 ** epoch);
+    optimizer.addParamGroup({ params: [b], lr: 0.3 });
+    const seen: number[][] = [];
+    for (let i = 0; i < 3; i++) {
+      scheduler.step();
+      seen.push(optimizer.paramGroups.map((group) => group.lr));
+      expect(scheduler.getLastLr()).toEqual(seen[i]);
+    }
+    expect(seen).toEqual([[0.5, 0.3], [0.25, 0.3], [0.125, 0.3]]); // PyTorch 1.13's
+    torch.dispose([a, b]);
+  });
+
+  it('CosineAnnealingLR follows PyTorch 1.13 for the new group (its restart branch skips it)', () => {
+    const a = torch.zeros([2]).requiresGrad_(), b = torch.zeros([2]).requiresGrad_();
+    const optimizer = new torch.optim.SGD([a], { lr: 1 });
+    const scheduler = new torch.optim.lrScheduler.CosineAnnealingLR(optimizer, { TMax: 2 });
+    optimizer.addParamGroup({ params: [b], lr: 0.3 });
+    const seen: number[][] = [];
+    for (let i = 0; i < 5; i++) {
+      scheduler.step();
+      seen.push(optimizer.paramGroups.map((group) => Math.round(group.lr * 1e6) / 1e6));
+    }
+    expect(seen).toEqual([[0.5, 0.15], [0, 0], [0.5, 0], [1, 0], [0.5, 0]]); // PyTorch 1.13's
+    torch.dispose([a, b]);
+  });
+});

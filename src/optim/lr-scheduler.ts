@@ -72,7 +72,9 @@ export abstract class LRScheduler {
       this.lastEpoch--;
       throw error;
     }
-    this.optimizer.paramGroups.forEach((group, index) => { group.lr = values[index]; });
+    // PyTorch zips the rates with the groups: a group added after the scheduler, which has no base rate,
+    // keeps its own rate when a rule only covers the groups it knows.
+    this.optimizer.paramGroups.forEach((group, index) => { if (index < values.length) group.lr = values[index]; });
     this.#lastLr = this.optimizer.paramGroups.map((group) => group.lr);
   }
 
@@ -186,7 +188,7 @@ export class CosineAnnealingLR extends LRScheduler {
       return this.baseLrs.map((base) => etaMin + (base - etaMin) * (1 + Math.cos((lastEpoch * Math.PI) / TMax)) / 2);
     }
     if (pythonModulo(lastEpoch - 1 - TMax, 2 * TMax) === 0) {
-      return lrs.map((lr, index) => lr + (this.baseLrs[index] - etaMin) * (1 - Math.cos(Math.PI / TMax)) / 2);
+      return this.baseLrs.slice(0, lrs.length).map((base, index) => lrs[index] + (base - etaMin) * (1 - Math.cos(Math.PI / TMax)) / 2);
     }
     return lrs.map((lr) => (1 + Math.cos((Math.PI * lastEpoch) / TMax)) / (1 + Math.cos((Math.PI * (lastEpoch - 1)) / TMax)) * (lr - etaMin) + etaMin);
   }
