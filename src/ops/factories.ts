@@ -54,8 +54,8 @@ function finish(out: Tensor, options: FactoryOptions | undefined): Tensor {
 /** Writes a typed array of the right element type into a contiguous tensor. */
 function writeArray(out: Tensor, values: ArrayLike<number>): void {
   const address = addressOf(out);
-  if (out.dtype === 'float32') wasm.f32.set(values, address >> 2);
-  else if (out.dtype === 'int32') wasm.i32.set(values, address >> 2);
+  if (out.dtype === 'float32') wasm.f32.set(values, address >>> 2);
+  else if (out.dtype === 'int32') wasm.i32.set(values, address >>> 2);
   else wasm.u8.set(values, address);
 }
 

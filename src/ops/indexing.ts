@@ -24,7 +24,7 @@ function checkIndexRange(index: Tensor, size: number, dim: number, where: string
   const packed = contiguous(index);
   const bad = wasm.kernels.find_bad_index(addressOf(packed), index.numel(), size);
   if (bad >= 0) {
-    const value = wasm.i32[(addressOf(packed) >> 2) + bad];
+    const value = wasm.i32[(addressOf(packed) >>> 2) + bad];
     if (packed !== index) packed.dispose();
     throw new IndexError(`${where}: index ${value} is out of bounds for dimension ${dim} with size ${size}`);
   }

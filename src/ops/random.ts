@@ -89,7 +89,7 @@ export function randperm(n: number, options: { dtype?: 'int32' } = {}): Tensor {
   const out = emptyTensor([n], 'int32');
   if (n === 0) return out;
   fillRandom(out, 'random_int_i32', [0, 2 ** 30], 6);
-  const words = wasm.i32.subarray(addressOf(out) >> 2, (addressOf(out) >> 2) + n);
+  const words = wasm.i32.subarray(addressOf(out) >>> 2, (addressOf(out) >>> 2) + n);
   const draws = Int32Array.from(words);
   for (let i = 0; i < n; i++) words[i] = i;
   for (let i = n - 1; i > 0; i--) {

@@ -12,8 +12,8 @@ export function toArray(x: Tensor): AnyTypedArray {
   const source = isContiguous(x) ? x : clone(x);
   const count = x.numel(), address = addressOf(source);
   let result: AnyTypedArray;
-  if (x.dtype === 'float32') result = wasm.f32.slice(address >> 2, (address >> 2) + count);
-  else if (x.dtype === 'int32') result = wasm.i32.slice(address >> 2, (address >> 2) + count);
+  if (x.dtype === 'float32') result = wasm.f32.slice(address >>> 2, (address >>> 2) + count);
+  else if (x.dtype === 'int32') result = wasm.i32.slice(address >>> 2, (address >>> 2) + count);
   else result = wasm.u8.slice(address, address + count);
   if (source !== x) source.dispose();
   return result;

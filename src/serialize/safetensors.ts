@@ -271,23 +271,23 @@ function fillTensor(out: Tensor, bytes: Uint8Array, start: number, entry: Header
   switch (entry.dtype) {
     case 'F32': case 'I32':
       if (hostIsLittleEndian) wasm.u8.set(bytes.subarray(start, start + count * 4), address);
-      else if (entry.dtype === 'F32') for (let i = 0; i < count; i++) wasm.f32[(address >> 2) + i] = source.getFloat32(i * 4, true);
-      else for (let i = 0; i < count; i++) wasm.i32[(address >> 2) + i] = source.getInt32(i * 4, true);
+      else if (entry.dtype === 'F32') for (let i = 0; i < count; i++) wasm.f32[(address >>> 2) + i] = source.getFloat32(i * 4, true);
+      else for (let i = 0; i < count; i++) wasm.i32[(address >>> 2) + i] = source.getInt32(i * 4, true);
       return;
     case 'F16': {
       const target = wasm.f32;
-      for (let i = 0; i < count; i++) target[(address >> 2) + i] = halfToFloat(source.getUint16(i * 2, true));
+      for (let i = 0; i < count; i++) target[(address >>> 2) + i] = halfToFloat(source.getUint16(i * 2, true));
       return;
     }
     case 'BF16': {
       // bfloat16 is the high half of a float32: shifting keeps every bit (NaN payloads included).
       const target = wasm.i32;
-      for (let i = 0; i < count; i++) target[(address >> 2) + i] = source.getUint16(i * 2, true) << 16;
+      for (let i = 0; i < count; i++) target[(address >>> 2) + i] = source.getUint16(i * 2, true) << 16;
       return;
     }
     case 'I64': {
       const target = wasm.i32;
-      for (let i = 0; i < count; i++) target[(address >> 2) + i] = source.getInt32(i * 8, true);
+      for (let i = 0; i < count; i++) target[(address >>> 2) + i] = source.getInt32(i * 8, true);
       return;
     }
     case 'BOOL': {

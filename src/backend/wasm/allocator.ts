@@ -98,7 +98,7 @@ export class Allocator {
         'dispose tensors you no longer need (dispose(), torch.tidy) or use smaller tensors');
     }
     // Grow by at least half again, so a loop that allocates steadily grows the memory O(log n) times.
-    const target = Math.min(this.#maximumBytes, Math.max(neededTop, current + (current >> 1)));
+    const target = Math.min(this.#maximumBytes, Math.max(neededTop, current + Math.floor(current / 2)));
     const pages = Math.ceil((target - current) / pageBytes);
     try {
       this.#memory.grow(pages);
