@@ -13,7 +13,7 @@ import { derivatives } from '../autograd/derivatives.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { gemm } from './linalg.js';
 import { contiguous, reshape, squeeze, unsqueeze } from './shape.js';
-import { addressOf, describeValue, emptyTensor, formatShape } from './support.js';
+import { addressOf, checkOptions, describeValue, emptyTensor, formatShape } from './support.js';
 import { fill_ } from './elementwise.js';
 
 /** A convolution's full geometry; padTop/padLeft only, as the output size fixes the padding after. */
@@ -261,17 +261,6 @@ export function expandParameter(value: unknown, dims: number, name: string, wher
     throw new ArgumentError(`expected ${name} to be a single integer value or a list of ${dims} values to match the convolution dimensions, but got ${name}=${formatShape(list)}`);
   }
   return list.slice();
-}
-
-function checkOptions(options: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ArgumentError(`${where}: options must be an object such as { stride: 2 }, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new ArgumentError(`${where}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
-  }
-  return options as Record<string, unknown>;
 }
 
 function checkGroups(value: unknown, where: string): number {

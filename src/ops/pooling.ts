@@ -7,7 +7,7 @@ import { record } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { contiguous } from './shape.js';
-import { addressOf, describeValue, emptyTensor, formatShape, numelOf } from './support.js';
+import { addressOf, checkOptions, describeValue, emptyTensor, formatShape, numelOf } from './support.js';
 import type { ValuesIndices } from './reduce.js';
 
 /**
@@ -37,17 +37,6 @@ function checkInput(value: unknown, where: string): Tensor {
   void value.storage;
   if (value.dtype !== 'float32') throw new DtypeError(`${where}: expected a float32 input, got ${torchName(value.dtype)}; convert with .float()`);
   return value;
-}
-
-function checkOptions(options: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ArgumentError(`${where}: options must be an object such as { stride: 2 }, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new ArgumentError(`${where}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
-  }
-  return options as Record<string, unknown>;
 }
 
 /** An int or a list of one or two ints; with a `fallback`, undefined or an empty list means the fallback (stride defaults to the kernel size). */

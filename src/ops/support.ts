@@ -116,3 +116,15 @@ export function broadcastStrides(tensor: Tensor, shape: Shape): number[] {
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((size, d) => size === b[d]);
 }
+
+/** A trailing options object: undefined means none; any key not in `allowed` is refused by name. */
+export function checkOptions(options: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ArgumentError(`${where}: options must be an object such as { ${allowed[0] ?? 'key'}: ... }, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new ArgumentError(`${where}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
+  }
+  return options as Record<string, unknown>;
+}
