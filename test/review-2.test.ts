@@ -160,3 +160,21 @@ describe('lr schedulers and a parameter group added after them', () => {
     torch.dispose([a, b]);
   });
 });
+
+describe('loss modules share the weight tensors they are given, and free only their own handle', () => {
+  it("disposing CrossEntropyLoss or BCEWithLogitsLoss leaves the caller's weight and posWeight usable", () => {
+    const weight = torch.tensor([1, 2, 3]), posWeight = torch.tensor([0.5]);
+    const crossEntropy = new torch.nn.CrossEntropyLoss({ weight });
+    const bce = new torch.nn.BCEWithLogitsLoss({ posWeight });
+    expect(torch.tidy(() => crossEntropy.stateDict().weight.tolist())).toEqual([1, 2, 3]);
+    // Shared, as in PyTorch: a change to the caller's tensor is the module's too.
+    weight.mul_(2);
+    expect(torch.tidy(() => crossEntropy.weight!.tolist())).toEqual([2, 4, 6]);
+    crossEntropy.dispose();
+    bce.dispose();
+    expect(weight.isDisposed).toBe(false);
+    expect(weight.tolist()).toEqual([2, 4, 6]);
+    expect(posWeight.tolist()).toEqual([0.5]);
+    torch.dispose(weight, posWeight);
+  });
+});

@@ -1,6 +1,6 @@
 // Loss layers: MSELoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss (weights are buffers, as PyTorch's).
 import { ArgumentError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { describeValue } from '../ops/support.js';
 import { Module, freesItsTemporaries } from './module.js';
 import * as F from './functional.js';
@@ -26,8 +26,16 @@ abstract class WeightedLoss extends Loss {
   declare weight: Tensor | null;
   constructor(options: F.LossOptions & { weight?: Tensor | null }) {
     super(options);
-    this.registerBuffer('weight', options.weight ?? null);
+    this.registerBuffer('weight', ownHandle(options.weight));
   }
+}
+
+/**
+ * The module's own handle on a tensor the caller passed (same storage, as PyTorch shares it): the module's
+ * dispose() then frees its handle only, never the caller's tensor.
+ */
+function ownHandle(tensor: Tensor | null | undefined): Tensor | null {
+  return tensor instanceof Tensor ? tensor.detach() : tensor ?? null;
 }
 
 export class MSELoss extends Loss {
@@ -85,7 +93,7 @@ export class BCEWithLogitsLoss extends WeightedLoss {
   declare pos_weight: Tensor | null;
   constructor(options: F.BceWithLogitsOptions = {}) {
     super(options);
-    this.registerBuffer('pos_weight', options.posWeight ?? null);
+    this.registerBuffer('pos_weight', ownHandle(options.posWeight));
   }
   get posWeight(): Tensor | null { return this.pos_weight; }
   override forward(input: Tensor, target: Tensor): Tensor {
