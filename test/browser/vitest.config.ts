@@ -11,15 +11,16 @@ const isolated = process.env.WASMTORCH_BROWSER_ISOLATED !== '0';
  * The core suite's files that run in a browser as they are (fixtures are imported through Vite, not read
  * with node:fs). Left to Node: lecture (runs the examples as child processes), safetensors (reads binary
  * fixtures and a generator script's output with node:fs), worker and web-runtime (worker_threads),
- * threads (spawns Node processes), and errors, autograd-errors and property: their cases drop operand
- * tensors without disposing them and then assert torch.memory() is unchanged after
- * backend.collectGarbage(), which finalizes dropped handles synchronously only in Node (wasm-notes 23; a
- * browser has no synchronous GC). Their error messages pass in Chromium.
+ * threads (spawns Node processes), and autograd-errors and property: their cases drop operand tensors
+ * without disposing them and then assert torch.memory() is unchanged after backend.collectGarbage(),
+ * which finalizes dropped handles synchronously only in Node (wasm-notes 23; a browser has no synchronous
+ * GC). errors runs its cases in tidy instead, so it runs here.
  */
 export const coreFiles = [
   'test/autograd.test.ts', 'test/gradcheck.test.ts', 'test/memory.test.ts', 'test/review-regressions.test.ts',
   'test/nn.test.ts', 'test/pool-recovery.test.ts',
   'test/golden.test.ts', 'test/differential.test.ts', 'test/nn-fixtures.test.ts', 'test/convolution.test.ts', 'test/optim.test.ts',
+  'test/errors.test.ts',
 ];
 
 export default defineConfig({
