@@ -178,3 +178,19 @@ describe('loss modules share the weight tensors they are given, and free only th
     torch.dispose(weight, posWeight);
   });
 });
+
+describe('ConvTranspose2d outputSize lengths follow PyTorch 1.13', () => {
+  it('accepts [H, W] or the full shape of the input rank, and refuses the rest naming both counts', () => {
+    torch.manualSeed(0);
+    const layer = new torch.nn.ConvTranspose2d(2, 3, 3, { stride: 2 });
+    torch.tidy(() => {
+      const batched = torch.randn(1, 2, 4, 4), unbatched = torch.randn(2, 4, 4);
+      expect(layer(batched, [9, 9]).shape).toEqual([1, 3, 9, 9]);
+      expect(layer(batched, [1, 3, 9, 9]).shape).toEqual([1, 3, 9, 9]);
+      expect(() => layer(batched, [3, 9, 9])).toThrow('for 4D input, output_size must have 2 or 4 elements (got 3)');
+      expect(layer(unbatched, [3, 9, 9]).shape).toEqual([3, 9, 9]);
+      expect(() => layer(unbatched, [1, 3, 9, 9])).toThrow('for 3D input, output_size must have 2 or 3 elements (got 4)');
+    });
+    layer.dispose();
+  });
+});

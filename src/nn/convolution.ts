@@ -161,8 +161,12 @@ export class ConvTranspose2d extends ConvNd {
   }
 
   #outputPaddingFor(input: Tensor, outputSize: number[]): number[] {
-    const spatial = outputSize.length === 4 || outputSize.length === 3 ? outputSize.slice(-2) : outputSize;
-    if (spatial.length !== 2) throw new ArgumentError(`ConvTranspose2d: output_size must have 2 or 4 elements (got ${outputSize.length})`);
+    // PyTorch's rule: [H, W], or the full output shape of the input's rank (4 for batched, 3 for unbatched).
+    const fullLength = input.dim();
+    if (outputSize.length !== 2 && outputSize.length !== fullLength) {
+      throw new ArgumentError(`ConvTranspose2d: for ${fullLength}D input, output_size must have 2 or ${fullLength} elements (got ${outputSize.length})`);
+    }
+    const spatial = outputSize.slice(-2);
     const padding = this.padding as number[];
     return spatial.map((size, d) => {
       const extent = input.shape[input.dim() - 2 + d];
