@@ -191,6 +191,11 @@ export interface RuntimeOptions {
   forceKernels?: 'simd' | 'relaxed';
   /** 'unshared' forces the single-thread memory that engines without shared WebAssembly memory get. */
   forceMemory?: 'shared' | 'unshared';
+  /**
+   * Tests only (test/faults.test.ts): kernel module bytes used instead of the embedded builds, so a test can hand
+   * in a corrupted module and check the fallback and the error. Production code never passes it.
+   */
+  kernelBytes?: { relaxed?: Uint8Array<ArrayBuffer>; simd?: Uint8Array<ArrayBuffer> };
 }
 
 const isolationAdvice = 'serve the page with the headers Cross-Origin-Opener-Policy: same-origin and ' +
@@ -200,8 +205,8 @@ export async function createRuntime(onCollected: (held: unknown) => void, option
   const notes: string[] = [];
   if (typeof WebAssembly === 'undefined') throw new Error('wasmtorch needs WebAssembly, which this environment lacks');
   await enableRelaxedSimdInNode();
-  const relaxedBytes = decodeBase64(relaxedKernelsBase64);
-  const simdBytes = decodeBase64(simdKernelsBase64);
+  const relaxedBytes = options.kernelBytes?.relaxed ?? decodeBase64(relaxedKernelsBase64);
+  const simdBytes = options.kernelBytes?.simd ?? decodeBase64(simdKernelsBase64);
   let relaxed = options.forceKernels !== 'simd' && WebAssembly.validate(relaxedBytes);
   if (options.forceKernels === 'relaxed' && !relaxed) throw new Error('relaxed SIMD kernels were asked for but this engine rejects them');
   if (!relaxed && options.forceKernels !== 'simd') notes.push('relaxed SIMD unavailable in this engine: using the plain SIMD kernels (about 1.4x slower matmul)');
@@ -211,14 +216,22 @@ export async function createRuntime(onCollected: (held: unknown) => void, option
   // A module whose memory import is declared shared refuses an unshared memory (LinkError): engines that
   // gate shared memory behind cross-origin isolation (Firefox, Safari) get the same kernels with the flag cleared.
   const variant = (bytes: Uint8Array<ArrayBuffer>) => (shared ? bytes : withUnsharedMemoryImport(bytes));
+  // The last resort failing is fatal: say which build failed and why, not just the engine's CompileError.
+  const compileSimd = () => WebAssembly.compile(variant(simdBytes)).catch((error: unknown) => {
+    throw new Error(`wasmtorch's plain SIMD kernels failed to compile (${(error as Error).message}); ` +
+      'there is no other build to fall back to', { cause: error });
+  });
   let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile(variant(relaxed ? relaxedBytes : simdBytes));
-  } catch (error) {
-    if (!relaxed) throw error;
-    notes.push(`relaxed SIMD kernels failed to compile (${(error as Error).message}): using the plain SIMD kernels`);
-    relaxed = false;
-    module = await WebAssembly.compile(variant(simdBytes));
+  if (relaxed) {
+    try {
+      module = await WebAssembly.compile(variant(relaxedBytes));
+    } catch (error) {
+      notes.push(`relaxed SIMD kernels failed to compile (${(error as Error).message}): using the plain SIMD kernels`);
+      relaxed = false;
+      module = await compileSimd();
+    }
+  } else {
+    module = await compileSimd();
   }
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const reclaimer = await createReclaimer(onCollected);
