@@ -149,6 +149,36 @@ describe('out of memory', () => {
     // The pages were never touched: resident memory stays far below the 3.75 GiB handed out.
     expect(usage.maxRSS * 1024).toBeLessThan(1.5 * GiB);
   });
+
+  // Known limitation, kept visible: free blocks are reused only for their own size class and never merged, so
+  // after the memory was filled with 256 MiB tensors and all were freed, a larger tensor finds no room (the error
+  // then reports a few MiB live under a 4 GiB limit). This test starts to pass, and so to fail as `fails`, once
+  // the allocator merges or splits free blocks.
+  it.fails('after 256 MiB tensors filled the memory and were all freed, tensors of 257 MiB and 1 GiB fit', () => {
+    const chunks: torch.Tensor[] = [];
+    try {
+      for (;;) chunks.push(torch.empty(chunkElements));
+    } catch (error) {
+      expect(error).toBeInstanceOf(torch.OutOfMemoryError);
+    }
+    torch.dispose(chunks);
+    const live = torch.memory().allocatedBytes;
+    const errors = [257 * MiB, GiB].map((bytes) => {
+      try {
+        torch.empty(bytes / 4).dispose();
+        return null;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    figures.push({
+      fault: 'larger tensors after freeing the chunks (known limitation)', injected: 'free all 256 MiB tensors, then ask for 257 MiB and 1 GiB',
+      error: errors.map(String).join(' / '),
+      recovery: 'none for larger sizes: freed blocks serve only their own size class (224-256 MiB here), so other sizes get only the space above the chunks',
+      liveBytes: live,
+    });
+    expect(errors).toEqual([null, null]);
+  });
 });
 
 describe('a kernel module that fails to compile', () => {
