@@ -13,6 +13,7 @@ import * as linalg from './ops/linalg.js';
 import * as random from './ops/random.js';
 import * as read from './ops/read.js';
 import { formatTensor } from './format.js';
+import { checkOptions, describeValue } from './ops/support.js';
 import type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
 
 export type Scalar = number | boolean;
@@ -21,6 +22,18 @@ export type NestedList = number | boolean | NestedList[];
 export type Device = 'cpu';
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/** The { alpha } of add/sub: a string or a tensor in its place is refused, not read as "no alpha". */
+function alphaOf(options: unknown, where: string): number | undefined {
+  return checkOptions(options, where, ['alpha']).alpha as number | undefined;
+}
+
+/** The shape of viewAs/reshapeAs/expandAs's argument: a live tensor (a disposed one's shape still reads). */
+function shapeOfOther(other: unknown, where: string): number[] {
+  if (!(other instanceof Tensor)) throw new ArgumentError(`${where}: other must be a tensor, got ${describeValue(other)}`);
+  void other.storage;
+  return other.shape.slice();
+}
 
 export class Tensor {
   readonly #storage: Storage;
@@ -209,10 +222,10 @@ export class Tensor {
   detach(): Tensor { return shapeOps.detach(this); }
 
   // ---- elementwise math
-  add(other: TensorOrScalar, options?: { alpha?: number }): Tensor { return elementwise.binary('add', this, other, options?.alpha); }
-  sub(other: TensorOrScalar, options?: { alpha?: number }): Tensor { return elementwise.binary('sub', this, other, options?.alpha); }
+  add(other: TensorOrScalar, options?: { alpha?: number }): Tensor { return elementwise.binary('add', this, other, alphaOf(options, 'add')); }
+  sub(other: TensorOrScalar, options?: { alpha?: number }): Tensor { return elementwise.binary('sub', this, other, alphaOf(options, 'sub')); }
   mul(other: TensorOrScalar): Tensor { return elementwise.binary('mul', this, other); }
-  div(other: TensorOrScalar, options?: { roundingMode?: 'trunc' | 'floor' | null }): Tensor { return elementwise.divide(this, other, options?.roundingMode); }
+  div(other: TensorOrScalar, options?: { roundingMode?: 'trunc' | 'floor' | null }): Tensor { return elementwise.divide(this, other, checkOptions(options, 'div', ['roundingMode']).roundingMode as 'trunc' | 'floor' | null | undefined); }
   pow(exponent: TensorOrScalar): Tensor { return elementwise.binary('pow', this, exponent); }
   remainder(other: TensorOrScalar): Tensor { return elementwise.binary('remainder', this, other); }
   floorDivide(other: TensorOrScalar): Tensor { return elementwise.binary('floorDivide', this, other); }
@@ -285,13 +298,13 @@ export class Tensor {
   permute(...dims: number[] | [number[]]): Tensor { return shapeOps.permute(this, dims.length === 1 && Array.isArray(dims[0]) ? dims[0] : dims as number[]); }
   reshape(...shape: number[] | [number[]]): Tensor { return shapeOps.reshape(this, shape); }
   view(...shape: number[] | [number[]]): Tensor { return shapeOps.view(this, shape); }
-  viewAs(other: Tensor): Tensor { return shapeOps.view(this, [other.shape.slice()]); }
-  reshapeAs(other: Tensor): Tensor { return shapeOps.reshape(this, [other.shape.slice()]); }
+  viewAs(other: Tensor): Tensor { return shapeOps.view(this, [shapeOfOther(other, 'viewAs')]); }
+  reshapeAs(other: Tensor): Tensor { return shapeOps.reshape(this, [shapeOfOther(other, 'reshapeAs')]); }
   flatten(startDim = 0, endDim = -1): Tensor { return shapeOps.flatten(this, startDim, endDim); }
   squeeze(dim?: number | number[]): Tensor { return shapeOps.squeeze(this, dim); }
   unsqueeze(dim: number): Tensor { return shapeOps.unsqueeze(this, dim); }
   expand(...sizes: number[] | [number[]]): Tensor { return shapeOps.expand(this, sizes); }
-  expandAs(other: Tensor): Tensor { return shapeOps.expand(this, [other.shape.slice()]); }
+  expandAs(other: Tensor): Tensor { return shapeOps.expand(this, [shapeOfOther(other, 'expandAs')]); }
   narrow(dim: number, start: number, length: number): Tensor { return shapeOps.narrow(this, dim, start, length); }
   slice(dim: number, start?: number | null, end?: number | null, step?: number): Tensor { return shapeOps.slice(this, dim, start, end, step); }
   select(dim: number, index: number): Tensor { return shapeOps.select(this, dim, index); }
@@ -306,8 +319,8 @@ export class Tensor {
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return indexing.scatter(this, dim, index, src, true); }
 
   // ---- in place (each bumps the storage version)
-  add_(other: TensorOrScalar, options?: { alpha?: number }): this { elementwise.binaryInPlace('add', this, other, options?.alpha); return this; }
-  sub_(other: TensorOrScalar, options?: { alpha?: number }): this { elementwise.binaryInPlace('sub', this, other, options?.alpha); return this; }
+  add_(other: TensorOrScalar, options?: { alpha?: number }): this { elementwise.binaryInPlace('add', this, other, alphaOf(options, 'add_')); return this; }
+  sub_(other: TensorOrScalar, options?: { alpha?: number }): this { elementwise.binaryInPlace('sub', this, other, alphaOf(options, 'sub_')); return this; }
   mul_(other: TensorOrScalar): this { elementwise.binaryInPlace('mul', this, other); return this; }
   div_(other: TensorOrScalar): this { elementwise.binaryInPlace('div', this, other); return this; }
   pow_(exponent: TensorOrScalar): this { elementwise.binaryInPlace('pow', this, exponent); return this; }

@@ -7,7 +7,7 @@ import { Tensor, type Scalar, type TensorOrScalar, type Device } from '../tensor
 import { record, AutogradError } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
-import { addressOf, broadcastShapes, broadcastStrides, describeValue, emptyTensor, formatShape, sameShape, type Shape } from './support.js';
+import { addressOf, broadcastShapes, checkOptions, broadcastStrides, describeValue, emptyTensor, formatShape, sameShape, type Shape } from './support.js';
 
 /** An operand as kernels see it: an address and its strides over the output's shape. */
 interface Operand {
@@ -162,7 +162,7 @@ export function unaryInPlace(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): void {
 }
 
 export function gelu(x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor {
-  const approximate = options?.approximate ?? 'none';
+  const approximate = checkOptions(options, 'gelu', ['approximate']).approximate ?? 'none';
   if (approximate !== 'none' && approximate !== 'tanh') {
     throw new ArgumentError(`gelu: approximate must be 'none' or 'tanh', got ${describeValue(approximate)}`);
   }

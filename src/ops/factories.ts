@@ -5,7 +5,7 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { Tensor, type NestedList, type Scalar } from '../tensor.js';
 import { clone, convertInto, fill_ } from './elementwise.js';
 import { normal_, randomIntegers, uniform_ } from './random.js';
-import { addressOf, checkSize, describeValue, emptyTensor, formatShape, numelOf, viewOf } from './support.js';
+import { addressOf, checkOptions, checkSize, describeValue, emptyTensor, formatShape, numelOf, viewOf } from './support.js';
 
 export interface FactoryOptions {
   dtype?: Dtype;
@@ -15,10 +15,11 @@ export interface FactoryOptions {
 
 function readOptions(options: unknown, where: string): FactoryOptions {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  // A tensor is an object too: zeros(2, someTensor) must not read it as options and make a [2].
+  if (typeof options !== 'object' || options === null || Array.isArray(options) || options instanceof Tensor) {
     throw new ArgumentError(`${where}: options must be an object like { dtype: 'float32' }, got ${describeValue(options)}`);
   }
-  const { dtype, device, requiresGrad } = options as FactoryOptions;
+  const { dtype, device, requiresGrad } = checkOptions(options, where, ['dtype', 'device', 'requiresGrad']) as FactoryOptions;
   if (device !== undefined && device !== 'cpu') throw new ArgumentError(`${where}: unknown device ${JSON.stringify(device)}, expected 'cpu'`);
   if (requiresGrad !== undefined && typeof requiresGrad !== 'boolean') throw new ArgumentError(`${where}: requiresGrad must be a boolean`);
   return { dtype: dtype === undefined ? undefined : checkDtype(dtype, where), device, requiresGrad };
@@ -126,6 +127,7 @@ function fromArrayData(array: AnyTypedArray, shape?: readonly number[], options?
     throw new ArgumentError(`fromArray: expected a Float32Array, Int32Array or Uint8Array, got ${describeValue(array)}` +
       ((array as unknown) instanceof Float64Array ? ' (convert with new Float32Array(array))' : ''));
   }
+  if (shape !== undefined && shape !== null && !Array.isArray(shape)) throw new ArgumentError(`fromArray: shape must be an array of sizes, got ${describeValue(shape)}`);
   const dims = (shape ?? [array.length]).map((size) => checkSize(size, 'fromArray'));
   if (numelOf(dims) !== array.length) {
     throw new ShapeError(`fromArray: shape ${formatShape(dims)} holds ${numelOf(dims)} elements but the array has ${array.length}`);
@@ -146,6 +148,8 @@ export function empty(...args: unknown[]): Tensor {
 }
 
 export function full(size: readonly number[], value: Scalar, options?: FactoryOptions): Tensor {
+  // sizesAndOptions would read an object in the place of the size as options and make a 0-d tensor.
+  if (!Array.isArray(size)) throw new ArgumentError(`full: size must be an array of sizes, got ${describeValue(size)}`);
   const { shape, options: parsed } = sizesAndOptions([size, ...(options ? [options] : [])], 'full');
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new ArgumentError(`full: fill value must be a number or boolean, got ${describeValue(value)}`);
   const dtype = parsed.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
@@ -168,12 +172,19 @@ export function ones(...args: unknown[]): Tensor {
   return finish(out, options);
 }
 
-export function zerosLike(x: Tensor, options?: FactoryOptions): Tensor { return zeros(x.shape, { ...options, dtype: options?.dtype ?? x.dtype }); }
-export function onesLike(x: Tensor, options?: FactoryOptions): Tensor { return ones(x.shape, { ...options, dtype: options?.dtype ?? x.dtype }); }
-export function emptyLike(x: Tensor, options?: FactoryOptions): Tensor { return empty(x.shape, { ...options, dtype: options?.dtype ?? x.dtype }); }
-export function fullLike(x: Tensor, value: Scalar, options?: FactoryOptions): Tensor { return full(x.shape, value, { ...options, dtype: options?.dtype ?? x.dtype }); }
-export function randLike(x: Tensor, options?: FactoryOptions): Tensor { return rand(x.shape, { ...options }); }
-export function randnLike(x: Tensor, options?: FactoryOptions): Tensor { return randn(x.shape, { ...options }); }
+/** The input of a *Like factory: a live tensor (its shape alone would still read after dispose). */
+function likeInput(x: unknown, where: string): Tensor {
+  if (!(x instanceof Tensor)) throw new ArgumentError(`${where}: input must be a tensor, got ${describeValue(x)}`);
+  void x.storage;
+  return x;
+}
+
+export function zerosLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'zerosLike'); return zeros(x.shape, { ...readOptions(options, 'zerosLike'), dtype: options?.dtype ?? x.dtype }); }
+export function onesLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'onesLike'); return ones(x.shape, { ...readOptions(options, 'onesLike'), dtype: options?.dtype ?? x.dtype }); }
+export function emptyLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'emptyLike'); return empty(x.shape, { ...readOptions(options, 'emptyLike'), dtype: options?.dtype ?? x.dtype }); }
+export function fullLike(input: Tensor, value: Scalar, options?: FactoryOptions): Tensor { const x = likeInput(input, 'fullLike'); return full(x.shape, value, { ...readOptions(options, 'fullLike'), dtype: options?.dtype ?? x.dtype }); }
+export function randLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'randLike'); return rand(x.shape, { ...readOptions(options, 'randLike') }); }
+export function randnLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'randnLike'); return randn(x.shape, { ...readOptions(options, 'randnLike') }); }
 
 function checkNumber(value: unknown, where: string, name: string): number {
   if (typeof value !== 'number' || Number.isNaN(value)) throw new ArgumentError(`${where}: ${name} must be a number, got ${describeValue(value)}`);
@@ -212,13 +223,16 @@ export function linspace(start: number, end: number, steps: number, options?: Fa
 }
 
 export function eye(n: number, m?: number | FactoryOptions, options?: FactoryOptions): Tensor {
+  // eye(n, null) is eye(n), as PyTorch's m=None.
+  if (m === null) m = undefined;
   if (typeof m === 'object') [m, options] = [undefined, m];
+  const parsed = readOptions(options, 'eye');
   const rows = checkSize(n, 'eye'), columns = m === undefined ? rows : checkSize(m, 'eye');
-  const out = zeros([rows, columns], { dtype: options?.dtype });
+  const out = zeros([rows, columns], { dtype: parsed.dtype });
   const diagonal = viewOf(out, [Math.min(rows, columns)], [columns + 1], 0);
   fill_(diagonal, 1);
   diagonal.dispose();
-  return finish(out, options);
+  return finish(out, parsed);
 }
 
 export function rand(...args: unknown[]): Tensor {

@@ -12,7 +12,7 @@ function checkNotInGraph(target: Tensor, where: string): void {
       'initialise parameters inside torch.noGrad(() => ...)');
   }
 }
-import { addressOf, emptyTensor, isContiguous, type Shape } from './support.js';
+import { addressOf, describeValue, emptyTensor, isContiguous, type Shape } from './support.js';
 
 /** PyTorch's default seed, so an unseeded program is still reproducible run to run. */
 const defaultSeed = 67280421310721;
@@ -52,8 +52,15 @@ function fillRandom(target: Tensor, kernel: 'random_uniform_f32' | 'random_norma
   }
 }
 
+// null or a string would reach the kernel as 0 or NaN: a parameter left out takes its default, one given must be a number.
+function checkBound(value: unknown, where: string, name: string): void {
+  if (typeof value !== 'number') throw new ArgumentError(`${where}: ${name} must be a number, got ${describeValue(value)}`);
+}
+
 export function uniform_(target: Tensor, low = 0, high = 1): void {
   void target.storage;
+  checkBound(low, 'uniform_', 'from');
+  checkBound(high, 'uniform_', 'to');
   if (target.dtype !== 'float32') throw new DtypeError(`uniform_: expected a float32 tensor, got ${target.dtype}`);
   checkNotInGraph(target, 'uniform_');
   if (!(low <= high)) throw new ArgumentError(`uniform_ expects to return a [from, to) range, but found from=${low} > to=${high}`);
@@ -63,6 +70,8 @@ export function uniform_(target: Tensor, low = 0, high = 1): void {
 
 export function normal_(target: Tensor, mean = 0, std = 1): void {
   void target.storage;
+  checkBound(mean, 'normal_', 'mean');
+  checkBound(std, 'normal_', 'std');
   if (target.dtype !== 'float32') throw new DtypeError(`normal_: expected a float32 tensor, got ${target.dtype}`);
   checkNotInGraph(target, 'normal_');
   if (!(std >= 0)) throw new ArgumentError(`normal expects std >= 0.0, but found std ${std}`);
