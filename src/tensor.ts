@@ -139,7 +139,12 @@ export class Tensor {
   /** Computes the gradient of this tensor w.r.t. graph leaves and accumulates it into their .grad. */
   backward(gradient?: Tensor | null | { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] }, options?: { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] }): void {
     if (gradient !== null && gradient !== undefined && !(gradient instanceof Tensor)) {
-      // backward({ retainGraph: true }): options without a gradient.
+      // backward({ retainGraph: true }): options without a gradient. Anything else in that place (a number, a
+      // string) is refused here rather than read as "no options" and reported as a missing gradient.
+      if (typeof gradient !== 'object' || Array.isArray(gradient)) {
+        throw new ArgumentError(`backward: gradient must be a tensor, null or an options object, got ${describeValue(gradient)}`);
+      }
+      checkOptions(gradient, 'backward', ['retainGraph', 'createGraph', 'inputs']);
       options = gradient;
       gradient = undefined;
     }

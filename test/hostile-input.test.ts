@@ -115,12 +115,11 @@ const KNOWN_FINDINGS: Record<string, readonly Label[]> = {
   'functional.dropout#1': ['object', 'disposed tensor', 'int32 tensor', 'bool tensor', 'mismatched tensor'],
   'functional.softmax#1': ['object'], 'functional.logSoftmax#1': ['object'],
   'functional.layerNorm#1': ['object', 'null', 'undefined', 'disposed tensor', 'int32 tensor', 'bool tensor', 'mismatched tensor'],
-  // Trailing options objects in nn.functional and the optimizers are read with `options.key` and never
-  // checked: a string, a number or a tensor in their place is taken as "no options".
-  'functional.relu#1': hostileLabels, 'functional.gelu#1': hostileLabels, 'functional.batchNorm#3': hostileLabels,
+  // Trailing options objects in nn.functional are read with `options.key` and never checked: a string, a
+  // number or a tensor in their place is taken as "no options" (null throws a TypeError).
+  'functional.relu#1': hostileLabels, 'functional.batchNorm#3': hostileLabels,
   'functional.smoothL1Loss#2': hostileLabels, 'functional.mseLoss#2': hostileLabels, 'functional.l1Loss#2': hostileLabels,
   'functional.nllLoss#2': hostileLabels, 'functional.crossEntropy#2': hostileLabels, 'functional.binaryCrossEntropy#2': hostileLabels, 'functional.binaryCrossEntropyWithLogits#2': hostileLabels,
-  'optim.Adam#1': hostileLabels, 'optim.AdamW#1': hostileLabels, 'optim.RMSprop#1': hostileLabels, 'optim.Adagrad#1': hostileLabels,
 };
 
 // Shape metadata stays readable after dispose (like .shape, which is a plain field): dim(), numel(),
@@ -357,6 +356,31 @@ function runCase(signature: Signature, position: number, label: Label): { outcom
   return { outcome, problems };
 }
 
+// A message names the function (or the op it is a form of, or the PyTorch wording that names the input) or
+// the hostile value itself (its text, or for tensors the dtype / shape / 'disposed').
+const ALIASES: Record<string, string[]> = {
+  clip: ['clamp'], clip_: ['clamp'], allclose: ['isclose'], loadMetadata: ['load'], fullLike: ['full'],
+  // "grad can be implicitly created only for scalar outputs ... pass a gradient": a missing gradient, named.
+  backward: ['gradient'],
+  // PyTorch's wording for a kernel larger than the input: "Given input size: ... Output size is too small".
+  maxPool2d: ['output size'], avgPool2d: ['output size'],
+  // An int32 weight is an index-range problem in PyTorch's own words ("index out of range in self").
+  embedding: ['index out of range'],
+};
+const VALUE_TEXT: Record<Label, RegExp> = {
+  string: /"abc"|string/, object: /object/, null: /null/, undefined: /undefined/, NaN: /NaN/, Infinity: /Infinity/, '-1': /-1\b/, '2.5': /2\.5/, '99': /99/,
+  'disposed tensor': /disposed/, 'int32 tensor': /int32/, 'bool tensor': /bool/, 'mismatched tensor': /\b5\b.*\b7\b|5x7/,
+};
+// Functions whose refusal does not name them (a finding, reported: src/autograd/grad-mode.ts says only
+// "expected a function, got number").
+const MESSAGE_KNOWN = new Set(['noGrad', 'enableGrad']);
+
+function namesCulprit(name: string, label: Label, error: Error): boolean {
+  const message = error.message.replace(/_/g, '').toLowerCase();
+  const names = [shortName(name), ...(ALIASES[shortName(name)] ?? [])].map((n) => n.replace(/_/g, '').toLowerCase());
+  return names.some((n) => message.includes(n)) || VALUE_TEXT[label].test(error.message);
+}
+
 const runtimeWorks = () => torch.tidy(() => torch.arange(4).float().mul(torch.tensor([1, 2, 3, 4])).sum().item()) === 20;
 
 let casesTried = 0, knownCases = 0;
@@ -401,7 +425,9 @@ describe('hostile arguments to every public function', () => {
           if (known.has(label) && outcome.kind !== 'torch-error') { knownCases++; continue; }
           if (outcome.kind === 'other-error') failures.push(`${where}: threw a non-TorchError ${String(outcome.error)}`);
           else if (outcome.kind === 'returned' && !accepted.has(label)) failures.push(`${where}: accepted`);
-          else if (outcome.kind === 'torch-error' && outcome.error.message.length < 15) failures.push(`${where}: message too short: ${outcome.error.message}`);
+          else if (outcome.kind === 'torch-error' && !namesCulprit(signature.name, label, outcome.error) && !MESSAGE_KNOWN.has(shortName(signature.name))) {
+            failures.push(`${where}: the message names neither the function nor the value: ${outcome.error.message}`);
+          }
         }
       });
       allFailures.push(...failures.map((f) => `${signature.name} | ${f}`));
