@@ -6,8 +6,9 @@ const pageBytes = 65536;
 
 /**
  * Size classes: multiples of 64 bytes up to 1 KiB, then four classes per power of two, so a block wastes at
- * most a quarter of its size. Freed blocks go to their class's free list and are reused as they are; the
- * bump pointer only moves up. (No coalescing: training loops allocate the same sizes each step.)
+ * most a quarter of its size. Freed blocks go to their class's free list and are reused as they are:
+ * training loops allocate the same sizes each step. Only when the memory cannot grow any more are the free
+ * blocks coalesced (see #coalesce), so that memory freed as many small blocks can hold one large one.
  */
 export function sizeClass(bytes: number): number {
   if (bytes <= 1024) return Math.max(alignment, Math.ceil(bytes / alignment) * alignment);
@@ -30,6 +31,8 @@ export class Allocator {
   readonly #maximumBytes: number;
   readonly #reclaim: (() => void) | undefined;
   readonly #freeLists = new Map<number, number[]>();
+  /** Coalesced free ranges in address order, made by #coalesce when the memory is at its limit. */
+  #spans: { start: number; bytes: number }[] = [];
   #top: number;
   #liveBytes = 0;
   #liveBlocks = 0;
@@ -56,7 +59,14 @@ export class Allocator {
         const afterReclaim = this.#freeLists.get(size)?.pop();
         if (afterReclaim !== undefined) return this.#account(size, afterReclaim);
       }
-      this.#grow(this.#top + size, bytes);
+      const fromSpan = this.#takeFromSpans(size);
+      if (fromSpan !== undefined) return this.#account(size, fromSpan);
+      if (this.#top + size > this.#maximumBytes) {
+        this.#coalesce();
+        const afterCoalescing = this.#takeFromSpans(size);
+        if (afterCoalescing !== undefined) return this.#account(size, afterCoalescing);
+      }
+      if (this.#top + size > this.#memory.buffer.byteLength) this.#grow(this.#top + size, bytes);
     }
     const pointer = this.#top;
     this.#top += size;
@@ -81,6 +91,41 @@ export class Allocator {
       memoryBytes: this.#memory.buffer.byteLength,
       maximumBytes: this.#maximumBytes,
     };
+  }
+
+  /** First fit from the coalesced ranges; undefined when none is large enough. */
+  #takeFromSpans(size: number): number | undefined {
+    const index = this.#spans.findIndex((span) => span.bytes >= size);
+    if (index < 0) return undefined;
+    const span = this.#spans[index];
+    const pointer = span.start;
+    span.start += size;
+    span.bytes -= size;
+    if (span.bytes === 0) this.#spans.splice(index, 1);
+    return pointer;
+  }
+
+  /**
+   * Merges every free block (and earlier ranges) into maximal ranges of adjacent free bytes; a range that
+   * ends at the bump pointer lowers it instead. Blocks are 64-byte multiples, so ranges stay aligned.
+   */
+  #coalesce(): void {
+    const free = [...this.#spans];
+    for (const [size, pointers] of this.#freeLists) for (const start of pointers) free.push({ start, bytes: size });
+    this.#freeLists.clear();
+    free.sort((a, b) => a.start - b.start);
+    const merged: { start: number; bytes: number }[] = [];
+    for (const block of free) {
+      const last = merged[merged.length - 1];
+      if (last && last.start + last.bytes === block.start) last.bytes += block.bytes;
+      else merged.push({ ...block });
+    }
+    const last = merged[merged.length - 1];
+    if (last && last.start + last.bytes === this.#top) {
+      this.#top = last.start;
+      merged.pop();
+    }
+    this.#spans = merged;
   }
 
   #account(size: number, pointer: number): number {
