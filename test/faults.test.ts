@@ -150,11 +150,10 @@ describe('out of memory', () => {
     expect(usage.maxRSS * 1024).toBeLessThan(1.5 * GiB);
   });
 
-  // Known limitation, kept visible: free blocks are reused only for their own size class and never merged, so
-  // after the memory was filled with 256 MiB tensors and all were freed, a larger tensor finds no room (the error
-  // then reports a few MiB live under a 4 GiB limit). This test starts to pass, and so to fail as `fails`, once
-  // the allocator merges or splits free blocks.
-  it.fails('after 256 MiB tensors filled the memory and were all freed, tensors of 257 MiB and 1 GiB fit', () => {
+  // Free blocks are merged when the memory is at its limit: memory freed as many 256 MiB tensors holds larger ones.
+  it('after 256 MiB tensors filled the memory and were all freed, tensors of 257 MiB and 1 GiB fit and work', () => {
+    torch.backend.collectGarbage();
+    const before = torch.memory();
     const chunks: torch.Tensor[] = [];
     try {
       for (;;) chunks.push(torch.empty(chunkElements));
@@ -162,22 +161,24 @@ describe('out of memory', () => {
       expect(error).toBeInstanceOf(torch.OutOfMemoryError);
     }
     torch.dispose(chunks);
-    const live = torch.memory().allocatedBytes;
     const errors = [257 * MiB, GiB].map((bytes) => {
       try {
-        torch.empty(bytes / 4).dispose();
-        return null;
+        const big = torch.empty(bytes / 4);
+        const tail = big.narrow(0, bytes / 4 - 256, 256).fill_(0.25);
+        const sum = torch.tidy(() => tail.sum().item());
+        torch.dispose(tail, big);
+        return sum === 64 ? null : `wrong sum ${sum}`;
       } catch (error) {
         return (error as Error).message;
       }
     });
     figures.push({
-      fault: 'larger tensors after freeing the chunks (known limitation)', injected: 'free all 256 MiB tensors, then ask for 257 MiB and 1 GiB',
-      error: errors.map(String).join(' / '),
-      recovery: 'none for larger sizes: freed blocks serve only their own size class (224-256 MiB here), so other sizes get only the space above the chunks',
-      liveBytes: live,
+      fault: 'larger tensors after freeing the chunks', injected: 'free all 256 MiB tensors, then ask for 257 MiB and 1 GiB',
+      error: errors.every((error) => error === null) ? 'none thrown' : errors.map(String).join(' / '),
+      recovery: 'both fit in the freed space (free blocks are merged at the limit); the end of each fills and sums right',
     });
     expect(errors).toEqual([null, null]);
+    expect(torch.memory()).toMatchObject({ tensors: before.tensors, storages: before.storages, bytes: before.bytes, allocatedBytes: before.allocatedBytes });
   });
 });
 
