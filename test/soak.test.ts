@@ -12,6 +12,8 @@ const WARM_UP = Math.min(500, Math.floor(STEPS / 10));
 const [N, Din, H, Dout] = [64, 1000, 100, 10];
 const learningRate = 1e-6;
 const MiB = 2 ** 20;
+/** Per test: 10,000 steps take 10-50 s here, several times that on a loaded machine (a timed-out async test would go on running into the next one). */
+const TIMEOUT_MS = 600_000;
 /**
  * The documented bound for loops with no scopes at all (README, "Memory"): the allocator drains collected
  * tensors before it grows, so the memory stays within a few times one step's garbage (here ~1 MiB a step).
@@ -92,7 +94,7 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
     expect(result.atEnd).toEqual(result.afterWarmUp);
     expect(result.lastLoss).toBeLessThan(result.firstLoss);
     expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
-  });
+  }, TIMEOUT_MS);
 
   it('(b) using declarations: flat after warm-up', async () => {
     const before = torch.memory();
@@ -118,7 +120,7 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
     expect(result.atEnd).toEqual(result.afterWarmUp);
     expect(result.lastLoss).toBeLessThan(result.firstLoss);
     expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
-  });
+  }, TIMEOUT_MS);
 
   it('(c) an async loop, awaiting each step, with no scopes and no dispose: bounded', async () => {
     const { x, y, w1, w2 } = lectureData();
@@ -139,7 +141,7 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
     // Every dropped handle is collectable: after a collection only what the test holds is live.
     torch.backend.collectGarbage();
     expect(torch.memory().bytes).toBeLessThanOrEqual(result.afterWarmUp.bytes);
-  });
+  }, TIMEOUT_MS);
 
   it('(d) nn + optim, each step in torch.tidy: flat after warm-up', async () => {
     const before = torch.memory();
@@ -157,7 +159,7 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
     expect(result.atEnd).toEqual(result.afterWarmUp);
     expect(result.lastLoss).toBeLessThan(result.firstLoss);
     expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
-  });
+  }, TIMEOUT_MS);
 
   it('(e) the loop exactly as a PyTorch user writes it: synchronous, no scopes, no dispose: bounded', async () => {
     const { x, y, w1, w2 } = lectureData();
@@ -177,7 +179,7 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
     expect(result.lastLoss).toBeLessThan(result.firstLoss);
     torch.backend.collectGarbage();
     expect(torch.memory().bytes).toBeLessThanOrEqual(result.afterWarmUp.bytes);
-  });
+  }, TIMEOUT_MS);
 
   it('tfjs-backend-wasm, the same loop without tidy, for comparison: its memory grows with every step', async () => {
     const tf = await import('@tensorflow/tfjs-core');
@@ -204,5 +206,5 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
     tf.dispose([x, y]);
     // The peer's leak is what the scopes above avoid: hundreds of MiB over these steps.
     expect(tfjsGrowth.bytes).toBeGreaterThan(50 * MiB);
-  });
+  }, TIMEOUT_MS);
 });
