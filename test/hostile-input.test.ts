@@ -387,8 +387,9 @@ let casesTried = 0, knownCases = 0;
 const allFailures: string[] = [];
 afterAll(async () => {
   console.log(`hostile-input: ${casesTried} (function × argument) cases tried, ${knownCases} of them known findings left unfixed`);
-  // HOSTILE_DUMP=path writes every failure, one a line, for triage.
-  if (process.env.HOSTILE_DUMP) (await import('node:fs')).writeFileSync(process.env.HOSTILE_DUMP, allFailures.join('\n'));
+  // HOSTILE_DUMP=path writes every failure, one a line, for triage (Node only: browsers have no process).
+  const dumpPath = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.HOSTILE_DUMP;
+  if (dumpPath) (await import('node:fs')).writeFileSync(dumpPath, allFailures.join('\n'));
 });
 
 describe('hostile arguments to every public function', () => {
