@@ -4,6 +4,13 @@ import { Tensor, type Scalar, type TensorOrScalar } from './tensor.js';
 import type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
 import * as elementwise from './ops/elementwise.js';
 import { ArgumentError } from './errors.js';
+import { checkOptions, describeValue } from './ops/support.js';
+
+/** The input of a function form (torch.add(input, ...)): a tensor, or a named error instead of a TypeError ('abc'.sub would even run String.prototype.sub). */
+function tensorInput(value: unknown, where: string, name = 'input'): Tensor {
+  if (!(value instanceof Tensor)) throw new ArgumentError(`${where}: ${name} must be a tensor, got ${describeValue(value)}`);
+  return value;
+}
 
 export { Tensor } from './tensor.js';
 export type { Scalar, TensorOrScalar, NestedList, Device } from './tensor.js';
@@ -77,12 +84,14 @@ export function dispose(...values: unknown[]): void {
   values.forEach(visit);
 }
 
-export const all = (input: Tensor, ...args: ReduceArgs) => input.all(...args);
-export const any = (input: Tensor, ...args: ReduceArgs) => input.any(...args);
+export const all = (input: Tensor, ...args: ReduceArgs) => tensorInput(input, 'all').all(...args);
+export const any = (input: Tensor, ...args: ReduceArgs) => tensorInput(input, 'any').any(...args);
 
 /** torch.isclose: |a - b| <= atol + rtol * |b| elementwise; equal values (infinities too) are close, NaN only with equalNan. */
 export function isclose(a: Tensor, b: Tensor, options: { rtol?: number; atol?: number; equalNan?: boolean } = {}): Tensor {
-  const { rtol = 1e-5, atol = 1e-8, equalNan = false } = options;
+  const { rtol = 1e-5, atol = 1e-8, equalNan = false } = checkOptions(options, 'isclose', ['rtol', 'atol', 'equalNan']) as { rtol?: number; atol?: number; equalNan?: boolean };
+  tensorInput(a, 'isclose', 'a');
+  tensorInput(b, 'isclose', 'b');
   return tidy(() => {
     // bool + bool is logical or.
     const close = a.eq(b).add(a.sub(b).abs().le(b.abs().mul(rtol).add(atol)));
@@ -97,6 +106,9 @@ export function allclose(a: Tensor, b: Tensor, options?: { rtol?: number; atol?:
 
 /** torch.equal: same shape and the same values. */
 export function equal(a: Tensor, b: Tensor): boolean {
+  tensorInput(a, 'equal', 'a');
+  tensorInput(b, 'equal', 'b');
+  void a.storage, void b.storage;
   if (a.shape.length !== b.shape.length || a.shape.some((s, d) => s !== b.shape[d])) return false;
   return tidy(() => a.eq(b).all().item() as boolean);
 }
@@ -106,77 +118,77 @@ export function isTensor(value: unknown): value is Tensor {
 }
 
 // Function forms of the tensor methods, as torch.add(a, b) etc.
-export const add = (input: Tensor, other: TensorOrScalar, options?: { alpha?: number }) => input.add(other, options);
-export const sub = (input: Tensor, other: TensorOrScalar, options?: { alpha?: number }) => input.sub(other, options);
-export const mul = (input: Tensor, other: TensorOrScalar) => input.mul(other);
-export const div = (input: Tensor, other: TensorOrScalar, options?: { roundingMode?: 'trunc' | 'floor' | null }) => input.div(other, options);
+export const add = (input: Tensor, other: TensorOrScalar, options?: { alpha?: number }) => tensorInput(input, 'add').add(other, options);
+export const sub = (input: Tensor, other: TensorOrScalar, options?: { alpha?: number }) => tensorInput(input, 'sub').sub(other, options);
+export const mul = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'mul').mul(other);
+export const div = (input: Tensor, other: TensorOrScalar, options?: { roundingMode?: 'trunc' | 'floor' | null }) => tensorInput(input, 'div').div(other, options);
 export const pow = (input: Tensor | number, exponent: TensorOrScalar) =>
   input instanceof Tensor ? input.pow(exponent) : elementwise.binary('pow', input, exponent);
-export const remainder = (input: Tensor, other: TensorOrScalar) => input.remainder(other);
-export const floorDivide = (input: Tensor, other: TensorOrScalar) => input.floorDivide(other);
-export const maximum = (input: Tensor, other: Tensor) => input.maximum(other);
-export const minimum = (input: Tensor, other: Tensor) => input.minimum(other);
-export const neg = (input: Tensor) => input.neg();
-export const abs = (input: Tensor) => input.abs();
-export const exp = (input: Tensor) => input.exp();
-export const log = (input: Tensor) => input.log();
-export const sqrt = (input: Tensor) => input.sqrt();
-export const rsqrt = (input: Tensor) => input.rsqrt();
-export const sigmoid = (input: Tensor) => input.sigmoid();
-export const tanh = (input: Tensor) => input.tanh();
-export const relu = (input: Tensor) => input.relu();
-export const gelu = (input: Tensor, options?: { approximate?: 'none' | 'tanh' }) => input.gelu(options);
-export const silu = (input: Tensor) => input.silu();
-export const sin = (input: Tensor) => input.sin();
-export const cos = (input: Tensor) => input.cos();
-export const floor = (input: Tensor) => input.floor();
-export const ceil = (input: Tensor) => input.ceil();
-export const round = (input: Tensor) => input.round();
-export const trunc = (input: Tensor) => input.trunc();
-export const sign = (input: Tensor) => input.sign();
-export const reciprocal = (input: Tensor) => input.reciprocal();
-export const square = (input: Tensor) => input.square();
-export const clamp = (input: Tensor, min?: number | null | { min?: number | null; max?: number | null }, max?: number | null) => input.clamp(min, max);
+export const remainder = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'remainder').remainder(other);
+export const floorDivide = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'floorDivide').floorDivide(other);
+export const maximum = (input: Tensor, other: Tensor) => tensorInput(input, 'maximum').maximum(other);
+export const minimum = (input: Tensor, other: Tensor) => tensorInput(input, 'minimum').minimum(other);
+export const neg = (input: Tensor) => tensorInput(input, 'neg').neg();
+export const abs = (input: Tensor) => tensorInput(input, 'abs').abs();
+export const exp = (input: Tensor) => tensorInput(input, 'exp').exp();
+export const log = (input: Tensor) => tensorInput(input, 'log').log();
+export const sqrt = (input: Tensor) => tensorInput(input, 'sqrt').sqrt();
+export const rsqrt = (input: Tensor) => tensorInput(input, 'rsqrt').rsqrt();
+export const sigmoid = (input: Tensor) => tensorInput(input, 'sigmoid').sigmoid();
+export const tanh = (input: Tensor) => tensorInput(input, 'tanh').tanh();
+export const relu = (input: Tensor) => tensorInput(input, 'relu').relu();
+export const gelu = (input: Tensor, options?: { approximate?: 'none' | 'tanh' }) => tensorInput(input, 'gelu').gelu(options);
+export const silu = (input: Tensor) => tensorInput(input, 'silu').silu();
+export const sin = (input: Tensor) => tensorInput(input, 'sin').sin();
+export const cos = (input: Tensor) => tensorInput(input, 'cos').cos();
+export const floor = (input: Tensor) => tensorInput(input, 'floor').floor();
+export const ceil = (input: Tensor) => tensorInput(input, 'ceil').ceil();
+export const round = (input: Tensor) => tensorInput(input, 'round').round();
+export const trunc = (input: Tensor) => tensorInput(input, 'trunc').trunc();
+export const sign = (input: Tensor) => tensorInput(input, 'sign').sign();
+export const reciprocal = (input: Tensor) => tensorInput(input, 'reciprocal').reciprocal();
+export const square = (input: Tensor) => tensorInput(input, 'square').square();
+export const clamp = (input: Tensor, min?: number | null | { min?: number | null; max?: number | null }, max?: number | null) => tensorInput(input, 'clamp').clamp(min, max);
 export const clip = clamp;
-export const eq = (input: Tensor, other: TensorOrScalar) => input.eq(other);
-export const ne = (input: Tensor, other: TensorOrScalar) => input.ne(other);
-export const lt = (input: Tensor, other: TensorOrScalar) => input.lt(other);
-export const le = (input: Tensor, other: TensorOrScalar) => input.le(other);
-export const gt = (input: Tensor, other: TensorOrScalar) => input.gt(other);
-export const ge = (input: Tensor, other: TensorOrScalar) => input.ge(other);
+export const eq = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'eq').eq(other);
+export const ne = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'ne').ne(other);
+export const lt = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'lt').lt(other);
+export const le = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'le').le(other);
+export const gt = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'gt').gt(other);
+export const ge = (input: Tensor, other: TensorOrScalar) => tensorInput(input, 'ge').ge(other);
 export const where = (condition: Tensor, input: TensorOrScalar, other: TensorOrScalar) => elementwise.where(condition, input, other);
-export const maskedFill = (input: Tensor, mask: Tensor, value: Scalar | Tensor) => input.maskedFill(mask, value);
-export const sum = (input: Tensor, ...args: ReduceArgs) => input.sum(...args);
-export const mean = (input: Tensor, ...args: ReduceArgs) => input.mean(...args);
-export const prod = (input: Tensor, ...args: ReduceArgs) => input.prod(...args);
+export const maskedFill = (input: Tensor, mask: Tensor, value: Scalar | Tensor) => tensorInput(input, 'maskedFill').maskedFill(mask, value);
+export const sum = (input: Tensor, ...args: ReduceArgs) => tensorInput(input, 'sum').sum(...args);
+export const mean = (input: Tensor, ...args: ReduceArgs) => tensorInput(input, 'mean').mean(...args);
+export const prod = (input: Tensor, ...args: ReduceArgs) => tensorInput(input, 'prod').prod(...args);
 export function max(input: Tensor): Tensor;
 export function max(input: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-export function max(input: Tensor, dim?: number, keepdim?: boolean): Tensor | ValuesIndices { return dim === undefined ? input.max() : input.max(dim, keepdim); }
+export function max(input: Tensor, dim?: number, keepdim?: boolean): Tensor | ValuesIndices { const self = tensorInput(input, 'max'); return dim === undefined ? self.max() : self.max(dim, keepdim); }
 export function min(input: Tensor): Tensor;
 export function min(input: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-export function min(input: Tensor, dim?: number, keepdim?: boolean): Tensor | ValuesIndices { return dim === undefined ? input.min() : input.min(dim, keepdim); }
-export const argmax = (input: Tensor, dim?: number | null, keepdim?: boolean) => input.argmax(dim, keepdim);
-export const argmin = (input: Tensor, dim?: number | null, keepdim?: boolean) => input.argmin(dim, keepdim);
-export const softmax = (input: Tensor, dim: number) => input.softmax(dim);
-export const logSoftmax = (input: Tensor, dim: number) => input.logSoftmax(dim);
-export const t = (input: Tensor) => input.t();
-export const transpose = (input: Tensor, dim0: number, dim1: number) => input.transpose(dim0, dim1);
-export const permute = (input: Tensor, dims: number[]) => input.permute(dims);
-export const reshape = (input: Tensor, shape: number[]) => input.reshape(shape);
-export const flatten = (input: Tensor, startDim?: number, endDim?: number) => input.flatten(startDim, endDim);
-export const squeeze = (input: Tensor, dim?: number | number[]) => input.squeeze(dim);
-export const unsqueeze = (input: Tensor, dim: number) => input.unsqueeze(dim);
-export const narrow = (input: Tensor, dim: number, start: number, length: number) => input.narrow(dim, start, length);
-export const chunk = (input: Tensor, chunks: number, dim?: number) => input.chunk(chunks, dim);
-export const split = (input: Tensor, splitSizeOrSections: number | number[], dim?: number) => input.split(splitSizeOrSections, dim);
-export const unbind = (input: Tensor, dim?: number) => input.unbind(dim);
-export const indexSelect = (input: Tensor, dim: number, index: Tensor) => input.indexSelect(dim, index);
-export const gather = (input: Tensor, dim: number, index: Tensor) => input.gather(dim, index);
-export const scatter = (input: Tensor, dim: number, index: Tensor, src: Tensor | Scalar) => input.scatter(dim, index, src);
-export const scatterAdd = (input: Tensor, dim: number, index: Tensor, src: Tensor) => input.scatterAdd(dim, index, src);
-export const clone = (input: Tensor) => input.clone();
-export const detach = (input: Tensor) => input.detach();
-export const numel = (input: Tensor) => input.numel();
+export function min(input: Tensor, dim?: number, keepdim?: boolean): Tensor | ValuesIndices { const self = tensorInput(input, 'min'); return dim === undefined ? self.min() : self.min(dim, keepdim); }
+export const argmax = (input: Tensor, dim?: number | null, keepdim?: boolean) => tensorInput(input, 'argmax').argmax(dim, keepdim);
+export const argmin = (input: Tensor, dim?: number | null, keepdim?: boolean) => tensorInput(input, 'argmin').argmin(dim, keepdim);
+export const softmax = (input: Tensor, dim: number) => tensorInput(input, 'softmax').softmax(dim);
+export const logSoftmax = (input: Tensor, dim: number) => tensorInput(input, 'logSoftmax').logSoftmax(dim);
+export const t = (input: Tensor) => tensorInput(input, 't').t();
+export const transpose = (input: Tensor, dim0: number, dim1: number) => tensorInput(input, 'transpose').transpose(dim0, dim1);
+export const permute = (input: Tensor, dims: number[]) => tensorInput(input, 'permute').permute(dims);
+export const reshape = (input: Tensor, shape: number[]) => tensorInput(input, 'reshape').reshape(shape);
+export const flatten = (input: Tensor, startDim?: number, endDim?: number) => tensorInput(input, 'flatten').flatten(startDim, endDim);
+export const squeeze = (input: Tensor, dim?: number | number[]) => tensorInput(input, 'squeeze').squeeze(dim);
+export const unsqueeze = (input: Tensor, dim: number) => tensorInput(input, 'unsqueeze').unsqueeze(dim);
+export const narrow = (input: Tensor, dim: number, start: number, length: number) => tensorInput(input, 'narrow').narrow(dim, start, length);
+export const chunk = (input: Tensor, chunks: number, dim?: number) => tensorInput(input, 'chunk').chunk(chunks, dim);
+export const split = (input: Tensor, splitSizeOrSections: number | number[], dim?: number) => tensorInput(input, 'split').split(splitSizeOrSections, dim);
+export const unbind = (input: Tensor, dim?: number) => tensorInput(input, 'unbind').unbind(dim);
+export const indexSelect = (input: Tensor, dim: number, index: Tensor) => tensorInput(input, 'indexSelect').indexSelect(dim, index);
+export const gather = (input: Tensor, dim: number, index: Tensor) => tensorInput(input, 'gather').gather(dim, index);
+export const scatter = (input: Tensor, dim: number, index: Tensor, src: Tensor | Scalar) => tensorInput(input, 'scatter').scatter(dim, index, src);
+export const scatterAdd = (input: Tensor, dim: number, index: Tensor, src: Tensor) => tensorInput(input, 'scatterAdd').scatterAdd(dim, index, src);
+export const clone = (input: Tensor) => tensorInput(input, 'clone').clone();
+export const detach = (input: Tensor) => tensorInput(input, 'detach').detach();
+export const numel = (input: Tensor) => tensorInput(input, 'numel').numel();
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { save, load, loadMetadata, type SaveOptions } from './serialize/safetensors.js';
