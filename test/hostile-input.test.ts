@@ -109,17 +109,6 @@ const KNOWN_FINDINGS: Record<string, readonly Label[]> = {
   // Tensor.to accepts a disposed tensor and an object with unknown keys (src/ops/elementwise.ts to(): reads
   // other.dtype without touching storage; reads { dtype } without checkOptions).
   'to#0': ['object', 'disposed tensor'],
-  // nn.functional (src/nn/functional.ts): a number-or-options parameter takes any object (a tensor too) as
-  // options and ignores unknown keys; layerNorm spreads a non-array normalizedShape (TypeError: not iterable).
-  'functional.leakyRelu#1': ['null', 'object', 'disposed tensor', 'int32 tensor', 'bool tensor', 'mismatched tensor'],
-  'functional.dropout#1': ['object', 'disposed tensor', 'int32 tensor', 'bool tensor', 'mismatched tensor'],
-  'functional.softmax#1': ['object'], 'functional.logSoftmax#1': ['object'],
-  'functional.layerNorm#1': ['object', 'null', 'undefined', 'disposed tensor', 'int32 tensor', 'bool tensor', 'mismatched tensor'],
-  // Trailing options objects in nn.functional are read with `options.key` and never checked: a string, a
-  // number or a tensor in their place is taken as "no options" (null throws a TypeError).
-  'functional.relu#1': hostileLabels, 'functional.batchNorm#3': hostileLabels,
-  'functional.smoothL1Loss#2': hostileLabels, 'functional.mseLoss#2': hostileLabels, 'functional.l1Loss#2': hostileLabels,
-  'functional.nllLoss#2': hostileLabels, 'functional.crossEntropy#2': hostileLabels, 'functional.binaryCrossEntropy#2': hostileLabels, 'functional.binaryCrossEntropyWithLogits#2': hostileLabels,
 };
 
 // Shape metadata stays readable after dispose (like .shape, which is a plain field): dim(), numel(),

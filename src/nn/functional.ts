@@ -10,7 +10,7 @@ import { tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
 import { rand, onesLike } from '../ops/factories.js';
 import { unary, unaryInPlace, where } from '../ops/elementwise.js';
-import { describeValue, formatShape, numelOf, sameShape } from '../ops/support.js';
+import { checkOptions, describeValue, formatShape, numelOf, sameShape } from '../ops/support.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -128,12 +128,13 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
 
 export function relu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
   checkTensor(input, 'relu', 'input');
+  options = checkOptions(options, 'relu', ['inplace']);
   return options.inplace ? input.relu_() : input.relu();
 }
 
 export function leakyRelu(input: Tensor, negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01, inplace = false): Tensor {
   checkTensor(input, 'leakyRelu', 'input');
-  if (typeof negativeSlope === 'object') ({ negativeSlope = 0.01, inplace = false } = negativeSlope);
+  if (typeof negativeSlope === 'object') ({ negativeSlope = 0.01, inplace = false } = checkOptions(negativeSlope, 'leakyRelu', ['negativeSlope', 'inplace']) as { negativeSlope?: number; inplace?: boolean });
   if (typeof negativeSlope !== 'number' || Number.isNaN(negativeSlope)) throw new ArgumentError(`leakyRelu: negativeSlope must be a number, got ${describeValue(negativeSlope)}`);
   checkFloat(input, 'leakyRelu', 'input');
   if (inplace) {
@@ -159,13 +160,13 @@ export function implicitSoftmaxDim(rank: number): number {
 
 export function softmax(input: Tensor, dim?: number | null | { dim?: number | null }): Tensor {
   checkTensor(input, 'softmax', 'input');
-  const d = typeof dim === 'object' && dim !== null ? dim.dim : dim;
+  const d = typeof dim === 'object' && dim !== null ? (checkOptions(dim, 'softmax', ['dim']) as { dim?: number | null }).dim : dim;
   return input.softmax(d ?? implicitSoftmaxDim(input.dim()));
 }
 
 export function logSoftmax(input: Tensor, dim?: number | null | { dim?: number | null }): Tensor {
   checkTensor(input, 'logSoftmax', 'input');
-  const d = typeof dim === 'object' && dim !== null ? dim.dim : dim;
+  const d = typeof dim === 'object' && dim !== null ? (checkOptions(dim, 'logSoftmax', ['dim']) as { dim?: number | null }).dim : dim;
   return input.logSoftmax(d ?? implicitSoftmaxDim(input.dim()));
 }
 
@@ -184,7 +185,7 @@ export interface DropoutOptions {
 export function dropout(input: Tensor, p: number | DropoutOptions = 0.5, training = true, inplace = false): Tensor {
   checkTensor(input, 'dropout', 'input');
   let probability: unknown = p;
-  if (typeof p === 'object' && p !== null) ({ p: probability = 0.5, training = true, inplace = false } = p);
+  if (typeof p === 'object' && p !== null) ({ p: probability = 0.5, training = true, inplace = false } = checkOptions(p, 'dropout', ['p', 'training', 'inplace']) as DropoutOptions);
   const rate = checkProbability(probability, 'dropout');
   if (!training || rate === 0) return input;
   checkFloat(input, 'dropout', 'input');
@@ -250,6 +251,7 @@ export interface BatchNormOptions {
  * place: mean and unbiased variance, weighted by momentum.
  */
 export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  options = checkOptions(options, 'batchNorm', ['weight', 'bias', 'training', 'momentum', 'eps']) as BatchNormOptions;
   const { training = false, momentum = 0.1, eps = 1e-5 } = options;
   checkTensor(input, 'batchNorm', 'input');
   checkFloat(input, 'batchNorm', 'input');
@@ -306,6 +308,10 @@ export interface AffineNormOptions {
 export function layerNorm(input: Tensor, normalizedShape: number | readonly number[], options: AffineNormOptions = {}): Tensor {
   checkTensor(input, 'layerNorm', 'input');
   checkFloat(input, 'layerNorm', 'input');
+  if (typeof normalizedShape !== 'number' && !Array.isArray(normalizedShape)) {
+    throw new ArgumentError(`layerNorm: normalizedShape must be a size or an array of sizes, got ${describeValue(normalizedShape)}`);
+  }
+  options = checkOptions(options, 'layerNorm', ['weight', 'bias', 'eps']) as AffineNormOptions;
   const { eps = 1e-5 } = options;
   const weight = checkOptionalTensor(options.weight, 'layerNorm', 'weight');
   const bias = checkOptionalTensor(options.bias, 'layerNorm', 'bias');
@@ -365,6 +371,7 @@ export interface LossOptions {
 export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
   checkTensor(input, 'mseLoss', 'input');
   checkTensor(target, 'mseLoss', 'target');
+  options = checkOptions(options, 'mseLoss', ['reduction']) as LossOptions;
   const reduction = checkReduction(options.reduction ?? 'mean', 'mseLoss');
   warnIfBroadcast(input, target, 'mseLoss');
   return tidy(() => reduce(input.sub(target).square(), reduction));
@@ -373,6 +380,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}
 export function l1Loss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
   checkTensor(input, 'l1Loss', 'input');
   checkTensor(target, 'l1Loss', 'target');
+  options = checkOptions(options, 'l1Loss', ['reduction']) as LossOptions;
   const reduction = checkReduction(options.reduction ?? 'mean', 'l1Loss');
   warnIfBroadcast(input, target, 'l1Loss');
   return tidy(() => reduce(input.sub(target).abs(), reduction));
@@ -382,6 +390,7 @@ export function l1Loss(input: Tensor, target: Tensor, options: LossOptions = {})
 export function smoothL1Loss(input: Tensor, target: Tensor, options: LossOptions & { beta?: number } = {}): Tensor {
   checkTensor(input, 'smoothL1Loss', 'input');
   checkTensor(target, 'smoothL1Loss', 'target');
+  options = checkOptions(options, 'smoothL1Loss', ['reduction', 'beta']) as LossOptions & { beta?: number };
   const reduction = checkReduction(options.reduction ?? 'mean', 'smoothL1Loss');
   const { beta = 1 } = options;
   if (typeof beta !== 'number' || !(beta >= 0)) throw new ArgumentError(`smoothL1Loss: smooth_l1_loss does not support negative values for beta, got ${describeValue(beta)}`);
@@ -457,6 +466,7 @@ function readClassOptions(options: NllLossOptions, where: string): { weight: Ten
 export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
   checkTensor(input, 'nllLoss', 'input');
   checkTensor(target, 'nllLoss', 'target');
+  options = checkOptions(options, 'nllLoss', ['weight', 'ignoreIndex', 'reduction']) as NllLossOptions;
   checkFloat(input, 'nllLoss', 'input');
   const { weight, ignoreIndex, reduction } = readClassOptions(options, 'nllLoss');
   checkClassWeight(weight, input, 'nllLoss');
@@ -489,6 +499,7 @@ function negativeLogLikelihood(input: Tensor, target: Tensor, weight: Tensor | n
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   checkTensor(input, 'crossEntropy', 'input');
   checkTensor(target, 'crossEntropy', 'target');
+  options = checkOptions(options, 'crossEntropy', ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']) as CrossEntropyOptions;
   checkFloat(input, 'crossEntropy', 'input');
   const { weight, ignoreIndex, reduction } = readClassOptions(options, 'crossEntropy');
   const { labelSmoothing = 0 } = options;
@@ -559,6 +570,7 @@ export interface BceOptions extends LossOptions {
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
   checkTensor(input, 'binaryCrossEntropy', 'input');
   checkTensor(target, 'binaryCrossEntropy', 'target');
+  options = checkOptions(options, 'binaryCrossEntropy', ['weight', 'reduction']) as BceOptions;
   checkFloat(input, 'binaryCrossEntropy', 'input');
   checkFloat(target, 'binaryCrossEntropy', 'target');
   const weight = checkOptionalTensor(options.weight, 'binaryCrossEntropy', 'weight');
@@ -593,6 +605,7 @@ export interface BceWithLogitsOptions extends BceOptions {
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BceWithLogitsOptions = {}): Tensor {
   checkTensor(input, 'binaryCrossEntropyWithLogits', 'input');
   checkTensor(target, 'binaryCrossEntropyWithLogits', 'target');
+  options = checkOptions(options, 'binaryCrossEntropyWithLogits', ['weight', 'posWeight', 'reduction']) as BceWithLogitsOptions;
   checkFloat(input, 'binaryCrossEntropyWithLogits', 'input');
   checkFloat(target, 'binaryCrossEntropyWithLogits', 'target');
   const weight = checkOptionalTensor(options.weight, 'binaryCrossEntropyWithLogits', 'weight');

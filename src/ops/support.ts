@@ -120,10 +120,12 @@ export function sameShape(a: Shape, b: Shape): boolean {
 /** A trailing options object: undefined means none; any key not in `allowed` is refused by name. */
 export function checkOptions(options: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  const prototype = typeof options === 'object' && options !== null ? Object.getPrototypeOf(options) : undefined;
+  // A plain object only: a tensor or an array in the options position is a misplaced argument, not options.
+  if (prototype !== Object.prototype && prototype !== null) {
     throw new ArgumentError(`${where}: options must be an object such as { ${allowed[0] ?? 'key'}: ... }, got ${describeValue(options)}`);
   }
-  for (const key of Object.keys(options)) {
+  for (const key of Object.keys(options as object)) {
     if (!allowed.includes(key)) throw new ArgumentError(`${where}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
   }
   return options as Record<string, unknown>;
