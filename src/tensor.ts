@@ -218,7 +218,7 @@ export class Tensor {
   [inspectSymbol](): string { return this.#disposed ? 'tensor(<disposed>)' : formatTensor(this); }
 
   // ---- conversion and copies
-  to(dtypeOrDevice: Dtype | Device | { dtype?: Dtype; device?: Device }): Tensor { return elementwise.to(this, dtypeOrDevice); }
+  to(dtypeOrDevice: Dtype | Device | Tensor | { dtype?: Dtype; device?: Device }): Tensor { return elementwise.to(this, dtypeOrDevice); }
   float(): Tensor { return elementwise.to(this, 'float32'); }
   int(): Tensor { return elementwise.to(this, 'int32'); }
   bool(): Tensor { return elementwise.to(this, 'bool'); }

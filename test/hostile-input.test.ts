@@ -106,9 +106,6 @@ const ALSO_ACCEPTS: Record<string, readonly Label[]> = {
 // Findings this suite made that are not fixed here (the code is outside src/ops and src/tensor.ts), each
 // reported: the listed hostile values are still accepted (or throw a TypeError) there.
 const KNOWN_FINDINGS: Record<string, readonly Label[]> = {
-  // Tensor.to accepts a disposed tensor and an object with unknown keys (src/ops/elementwise.ts to(): reads
-  // other.dtype without touching storage; reads { dtype } without checkOptions).
-  'to#0': ['object', 'disposed tensor'],
 };
 
 // Shape metadata stays readable after dispose (like .shape, which is a plain field): dim(), numel(),

@@ -194,3 +194,19 @@ describe('ConvTranspose2d outputSize lengths follow PyTorch 1.13', () => {
     layer.dispose();
   });
 });
+
+describe('Tensor.to(other) takes the other tensor dtype, as PyTorch', () => {
+  it('converts to the other dtype, refuses a disposed other and unknown option keys', () => {
+    torch.tidy(() => {
+      const x = torch.tensor([1.5, -2.5]), ints = torch.zeros(1, { dtype: 'int32' });
+      const converted = x.to(ints);
+      expect(converted.dtype).toBe('int32');
+      expect(converted.tolist()).toEqual([1, -2]);
+      expect(x.to(x)).toBe(x);
+      const gone = torch.zeros(1);
+      gone.dispose();
+      expect(() => x.to(gone)).toThrow(torch.DisposedError);
+      expect(() => x.to({ dtyp: 'int32' } as never)).toThrow(/to: unknown option 'dtyp'/);
+    });
+  });
+});

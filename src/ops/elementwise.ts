@@ -71,9 +71,18 @@ export function clone(x: Tensor): Tensor {
   return out;
 }
 
-export function to(x: Tensor, target: Dtype | Device | { dtype?: Dtype; device?: Device }): Tensor {
+export function to(x: Tensor, target: Dtype | Device | Tensor | { dtype?: Dtype; device?: Device }): Tensor {
   void x.storage;
-  const options = typeof target === 'object' && target !== null ? target : target === 'cpu' ? { device: target as Device } : { dtype: target as Dtype };
+  let options: { dtype?: Dtype; device?: Device };
+  if (target instanceof Tensor) {
+    // x.to(other): other's dtype and device, as PyTorch's Tensor.to(other).
+    void target.storage;
+    options = { dtype: target.dtype, device: target.device };
+  } else if (typeof target === 'object' && target !== null) {
+    options = checkOptions(target, 'to', ['dtype', 'device']) as { dtype?: Dtype; device?: Device };
+  } else {
+    options = target === 'cpu' ? { device: target as Device } : { dtype: target as Dtype };
+  }
   if (options.device !== undefined && options.device !== 'cpu') {
     throw new ArgumentError(`to: unknown device ${JSON.stringify(options.device)}, expected 'cpu'`);
   }
