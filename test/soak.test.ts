@@ -49,6 +49,23 @@ function lectureData() {
   });
 }
 
+/**
+ * One step of the lecture's loop exactly as a PyTorch user writes it: no scope, no dispose. The styles
+ * differ only in what they wrap around it.
+ */
+function lectureStep({ x, y, w1, w2 }: ReturnType<typeof lectureData>): number {
+  const yPred = x.mm(w1).clamp({ min: 0 }).mm(w2);
+  const loss = yPred.sub(y).pow(2).sum();
+  loss.backward();
+  torch.noGrad(() => {
+    w1.sub_(w1.grad!.mul(learningRate));
+    w2.sub_(w2.grad!.mul(learningRate));
+    w1.grad!.zero_();
+    w2.grad!.zero_();
+  });
+  return loss.item() as number;
+}
+
 /** Runs `step(t)` STEPS times (awaiting it when it returns a promise), sampling memory after warm-up and at the end. */
 async function soak(style: string, step: (t: number) => number | Promise<number>, cleanUp: () => void): Promise<SoakFigures> {
   torch.backend.collectGarbage();
@@ -79,18 +96,8 @@ async function soak(style: string, step: (t: number) => number | Promise<number>
 describe(`soak: ${STEPS} steps of the lecture loop`, () => {
   it('(a) each step in torch.tidy: flat after warm-up', async () => {
     const before = torch.memory();
-    const { x, y, w1, w2 } = lectureData();
-    const result = await soak('tidy', () => torch.tidy(() => {
-      const loss = x.mm(w1).clamp({ min: 0 }).mm(w2).sub(y).pow(2).sum();
-      loss.backward();
-      torch.noGrad(() => {
-        w1.sub_(w1.grad!.mul(learningRate));
-        w2.sub_(w2.grad!.mul(learningRate));
-        w1.grad!.zero_();
-        w2.grad!.zero_();
-      });
-      return loss.item() as number;
-    }), () => torch.dispose(x, y, w1, w2));
+    const data = lectureData();
+    const result = await soak('tidy', () => torch.tidy(() => lectureStep(data)), () => torch.dispose(data));
     expect(result.atEnd).toEqual(result.afterWarmUp);
     expect(result.lastLoss).toBeLessThan(result.firstLoss);
     expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
@@ -123,19 +130,12 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
   }, TIMEOUT_MS);
 
   it('(c) an async loop, awaiting each step, with no scopes and no dispose: bounded', async () => {
-    const { x, y, w1, w2 } = lectureData();
+    const data = lectureData();
     const result = await soak('async, no scopes', async () => {
-      const loss = x.mm(w1).clamp({ min: 0 }).mm(w2).sub(y).pow(2).sum();
-      loss.backward();
-      torch.noGrad(() => {
-        w1.sub_(w1.grad!.mul(learningRate));
-        w2.sub_(w2.grad!.mul(learningRate));
-        w1.grad!.zero_();
-        w2.grad!.zero_();
-      });
+      const loss = lectureStep(data);
       await new Promise((resolve) => setImmediate(resolve));
-      return loss.item() as number;
-    }, () => torch.dispose(x, y, w1, w2));
+      return loss;
+    }, () => torch.dispose(data));
     expect(result.peakMemoryBytes).toBeLessThanOrEqual(UNSCOPED_MEMORY_LIMIT);
     expect(result.lastLoss).toBeLessThan(result.firstLoss);
     // Every dropped handle is collectable: after a collection only what the test holds is live.
@@ -162,19 +162,8 @@ describe(`soak: ${STEPS} steps of the lecture loop`, () => {
   }, TIMEOUT_MS);
 
   it('(e) the loop exactly as a PyTorch user writes it: synchronous, no scopes, no dispose: bounded', async () => {
-    const { x, y, w1, w2 } = lectureData();
-    const result = await soak('sync, no scopes', () => {
-      const yPred = x.mm(w1).clamp({ min: 0 }).mm(w2);
-      const loss = yPred.sub(y).pow(2).sum();
-      loss.backward();
-      torch.noGrad(() => {
-        w1.sub_(w1.grad!.mul(learningRate));
-        w2.sub_(w2.grad!.mul(learningRate));
-        w1.grad!.zero_();
-        w2.grad!.zero_();
-      });
-      return loss.item() as number;
-    }, () => torch.dispose(x, y, w1, w2));
+    const data = lectureData();
+    const result = await soak('sync, no scopes', () => lectureStep(data), () => torch.dispose(data));
     expect(result.peakMemoryBytes).toBeLessThanOrEqual(UNSCOPED_MEMORY_LIMIT);
     expect(result.lastLoss).toBeLessThan(result.firstLoss);
     torch.backend.collectGarbage();
