@@ -15,10 +15,7 @@ export interface FactoryOptions {
 
 function readOptions(options: unknown, where: string): FactoryOptions {
   if (options === undefined) return {};
-  // A tensor is an object too: zeros(2, someTensor) must not read it as options and make a [2].
-  if (typeof options !== 'object' || options === null || Array.isArray(options) || options instanceof Tensor) {
-    throw new ArgumentError(`${where}: options must be an object like { dtype: 'float32' }, got ${describeValue(options)}`);
-  }
+  // checkOptions takes plain objects only: zeros(2, someTensor) is refused, not read as options making a [2].
   const { dtype, device, requiresGrad } = checkOptions(options, where, ['dtype', 'device', 'requiresGrad']) as FactoryOptions;
   if (device !== undefined && device !== 'cpu') throw new ArgumentError(`${where}: unknown device ${JSON.stringify(device)}, expected 'cpu'`);
   if (requiresGrad !== undefined && typeof requiresGrad !== 'boolean') throw new ArgumentError(`${where}: requiresGrad must be a boolean`);

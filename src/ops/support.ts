@@ -117,9 +117,14 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((size, d) => size === b[d]);
 }
 
-/** A trailing options object: undefined means none; any key not in `allowed` is refused by name. */
-export function checkOptions(options: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
+const noOptions: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * A trailing options object: undefined means none; any key not in `allowed` is refused by name. Hot ops
+ * (add, sub) call it on every use, so the usual case, no options, allocates nothing.
+ */
+export function checkOptions(options: unknown, where: string, allowed: readonly string[]): Readonly<Record<string, unknown>> {
+  if (options === undefined) return noOptions;
   const prototype = typeof options === 'object' && options !== null ? Object.getPrototypeOf(options) : undefined;
   // A plain object only: a tensor or an array in the options position is a misplaced argument, not options.
   if (prototype !== Object.prototype && prototype !== null) {
@@ -128,5 +133,5 @@ export function checkOptions(options: unknown, where: string, allowed: readonly 
   for (const key of Object.keys(options as object)) {
     if (!allowed.includes(key)) throw new ArgumentError(`${where}: unknown option '${key}' (expected one of ${allowed.join(', ')})`);
   }
-  return options as Record<string, unknown>;
+  return options as Readonly<Record<string, unknown>>;
 }
