@@ -144,7 +144,12 @@ export function formatTensor(x: Tensor, extraSuffixes: string[] = []): string {
   const indent = prefix.length;
   const suffixes: string[] = [];
   let body: string;
-  if (x.numel() === 0) {
+  if (x.device !== 'cpu') {
+    // Values on a GPU are read asynchronously; the repr says how instead of blocking.
+    suffixes.push(`size=(${x.shape.join(', ')}${x.dim() === 1 ? ',' : ''})`, `device='${x.device}'`);
+    if (x.dtype !== 'float32') suffixes.push(`dtype=torch.${x.dtype}`);
+    body = '<values: await t.data()>';
+  } else if (x.numel() === 0) {
     if (x.dim() !== 1) suffixes.push(`size=(${x.shape.join(', ')}${x.dim() === 1 ? ',' : ''})`);
     if (x.dtype !== 'float32') suffixes.push(`dtype=torch.${x.dtype}`);
     body = '[]';

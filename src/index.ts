@@ -73,6 +73,24 @@ export function getNumThreads(): number {
 }
 
 export { WorkerError } from './backend/wasm/pool.js';
+export { DeviceLostError } from './backend/webgpu/device.js';
+import { currentWebgpu, isAvailable as webgpuIsAvailable, webgpu as webgpuDevice, webgpuUnavailableReason } from './backend/webgpu/device.js';
+
+/** The WebGPU device (DESIGN.md §5): probe it once with `await torch.webgpu.isAvailable()`, then use device 'webgpu'. */
+export const webgpu = {
+  /** Finds an adapter and opens a device (cached; after a device loss it opens a new one). */
+  isAvailable: webgpuIsAvailable,
+  /** Why isAvailable() resolved to false ('' when a device is open). */
+  unavailableReason: webgpuUnavailableReason,
+  /** The adapter's description, e.g. "google swiftshader" (throws when no device is open). */
+  adapterInfo: () => webgpuDevice().adapterInfo,
+  /** Resolves when every kernel recorded so far has run on the GPU: for timing. */
+  synchronize: () => currentWebgpu()?.synchronize() ?? Promise.resolve(),
+  /** Frees the GPU buffers kept for reuse. */
+  emptyCache: () => currentWebgpu()?.releasePool(),
+  /** The GPUDevice itself, for interop and for tests of device loss (device.destroy()). */
+  device: () => webgpuDevice().device,
+};
 
 /** Disposes every tensor in a (nested) array or object. */
 export function dispose(...values: unknown[]): void {

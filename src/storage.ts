@@ -1,13 +1,22 @@
 // Reference-counted blocks of the shared memory: views share one Storage; the last release frees it.
 import { wasm } from './backend/wasm/device.js';
+import { currentWebgpu, webgpu, type WebgpuDevice } from './backend/webgpu/device.js';
 import type { Dtype } from './dtype.js';
+
+/** Where a tensor's elements live: the WebAssembly memory, or GPU buffers. */
+export type Device = 'cpu' | 'webgpu';
 
 let liveStorages = 0;
 let liveStorageBytes = 0;
 let liveHandles = 0;
 
 export class Storage {
+  /** Byte address in the WebAssembly memory; -1 for GPU storage. */
   readonly pointer: number;
+  /** The GPU buffer (webgpu storage only) and the device that owns it. */
+  readonly buffer: GPUBuffer | null = null;
+  readonly gpu: WebgpuDevice | null = null;
+  readonly device: Device;
   readonly bytes: number;
   readonly dtype: Dtype;
   #references = 0;
@@ -16,8 +25,15 @@ export class Storage {
   /** Set when a view of this storage is recorded in the autograd graph: in-place ops on it then refuse. */
   viewedInGraph = false;
 
-  constructor(bytes: number, dtype: Dtype) {
-    this.pointer = wasm.allocator.allocate(bytes);
+  constructor(bytes: number, dtype: Dtype, device: Device = 'cpu') {
+    this.device = device;
+    if (device === 'webgpu') {
+      this.gpu = webgpu();
+      this.buffer = this.gpu.allocate(bytes);
+      this.pointer = -1;
+    } else {
+      this.pointer = wasm.allocator.allocate(bytes);
+    }
     this.bytes = bytes;
     this.dtype = dtype;
     liveStorages++;
@@ -35,7 +51,8 @@ export class Storage {
 
   release(): void {
     if (--this.#references === 0) {
-      wasm.allocator.free(this.pointer, this.bytes);
+      if (this.buffer !== null) this.gpu!.free(this.buffer);
+      else wasm.allocator.free(this.pointer, this.bytes);
       liveStorages--;
       liveStorageBytes -= this.bytes;
     }
@@ -73,10 +90,14 @@ export interface MemoryInfo {
   /** Size of the WebAssembly memory now, and its limit. */
   memoryBytes: number;
   maximumBytes: number;
+  /** GPU buffer bytes held by live tensors on 'webgpu' (size classes), and freed buffers kept for reuse. */
+  webgpuBytes: number;
+  webgpuPooledBytes: number;
 }
 
 export function memory(): MemoryInfo {
   const stats = wasm.allocator.stats();
+  const gpu = currentWebgpu()?.stats();
   return {
     tensors: liveHandles,
     storages: liveStorages,
@@ -84,5 +105,7 @@ export function memory(): MemoryInfo {
     allocatedBytes: stats.liveBytes,
     memoryBytes: stats.memoryBytes,
     maximumBytes: stats.maximumBytes,
+    webgpuBytes: gpu?.liveBytes ?? 0,
+    webgpuPooledBytes: gpu?.pooledBytes ?? 0,
   };
 }

@@ -3,7 +3,7 @@ import { ArgumentError, DisposedError } from './errors.js';
 import { AccumulateGrad, AutogradError, type Hook, type Node } from './autograd/engine.js';
 import * as engineCalls from './autograd/backward.js';
 import type { Dtype, AnyTypedArray } from './dtype.js';
-import { registerHandle, unregisterHandle, type Storage } from './storage.js';
+import { registerHandle, unregisterHandle, type Device, type Storage } from './storage.js';
 import { setTensorClass, trackInScope } from './scope.js';
 import * as elementwise from './ops/elementwise.js';
 import * as reduction from './ops/reduce.js';
@@ -19,7 +19,7 @@ import type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
 export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
 export type NestedList = number | boolean | NestedList[];
-export type Device = 'cpu';
+export type { Device } from './storage.js';
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
@@ -75,7 +75,7 @@ export class Tensor {
     return this.#storage;
   }
 
-  get device(): Device { return 'cpu'; }
+  get device(): Device { return this.#storage.device; }
   get ndim(): number { return this.shape.length; }
   get isDisposed(): boolean { return this.#disposed; }
   /** The storage's in-place write counter (PyTorch's `_version`). */
@@ -213,12 +213,18 @@ export class Tensor {
   item(): number | boolean { return read.item(this); }
   tolist(): NestedList { return read.tolist(this); }
   toArray(): AnyTypedArray { return read.toArray(this); }
-  async data(): Promise<AnyTypedArray> { return read.toArray(this); }
+  /** The elements as a typed array; the read every device has (GPU tensors are only read asynchronously). */
+  async data(): Promise<AnyTypedArray> { return read.toArrayAsync(this); }
+  async tolistAsync(): Promise<NestedList> { return read.tolistAsync(this); }
+  async itemAsync(): Promise<number | boolean> { return read.itemAsync(this); }
   toString(): string { return formatTensor(this); }
   [inspectSymbol](): string { return this.#disposed ? 'tensor(<disposed>)' : formatTensor(this); }
 
   // ---- conversion and copies
   to(dtypeOrDevice: Dtype | Device | Tensor | { dtype?: Dtype; device?: Device }): Tensor { return elementwise.to(this, dtypeOrDevice); }
+  /** to(device) for any pair of devices: a GPU → CPU copy waits for the GPU. */
+  async toAsync(device: Device): Promise<Tensor> { return elementwise.toAsync(this, device); }
+  cpu(): Tensor { return elementwise.to(this, 'cpu'); }
   float(): Tensor { return elementwise.to(this, 'float32'); }
   int(): Tensor { return elementwise.to(this, 'int32'); }
   bool(): Tensor { return elementwise.to(this, 'bool'); }

@@ -127,7 +127,7 @@ const methodParameters: Record<string, { parameters: Parameter[]; receiver?: () 
   registerHook: { parameters: [P('function', c(() => undefined))], receiver: () => X().requiresGrad_() },
   backward: { parameters: [P('optionalTensor', () => torch.ones(2, 3))], receiver: () => X().requiresGrad_().mul(2) },
   item: { parameters: [], receiver: () => torch.tensor(2) }, tolist: { parameters: [] }, toArray: { parameters: [] }, toString: { parameters: [] },
-  to: { parameters: [P('dtype', c('int32'))] }, float: { parameters: [] }, int: { parameters: [] }, bool: { parameters: [] },
+  to: { parameters: [P('dtype', c('int32'))] }, cpu: { parameters: [] }, float: { parameters: [] }, int: { parameters: [] }, bool: { parameters: [] },
   contiguous: { parameters: [] }, clone: { parameters: [] }, detach: { parameters: [] },
   add: { parameters: [P('tensorOrScalar', c(2)), P('options', c({ alpha: 2 }))] },
   sub: { parameters: [P('tensorOrScalar', c(2)), P('options', c({ alpha: 2 }))] },
@@ -186,6 +186,8 @@ const METHODS_SKIPPED: Record<string, string> = {
   constructor: 'not public: tensors come from factories',
   dispose: 'takes no argument; disposing twice is a documented no-op',
   data: 'the asynchronous form of toArray (same code path)',
+  tolistAsync: 'the asynchronous form of tolist (same checks, then a read)', itemAsync: 'the asynchronous form of item (same checks, then a read)',
+  toAsync: "the asynchronous form of to(device): its checks reject a promise (test/webgpu/device.test.ts)",
   gradAccumulator: '@internal', setGradFn: '@internal', setGradInternal: '@internal', alias: '@internal',
 };
 

@@ -10,7 +10,7 @@ import { zeros } from './tensor-ops.js';
 
 const add = (a: Tensor, b: Tensor) => a.add(b);
 const onesLike = (t: Tensor) => {
-  const out = emptyTensor(t.shape, 'float32');
+  const out = emptyTensor(t.shape, 'float32', t.device);
   elementwise.fill_(out, 1);
   return out;
 };

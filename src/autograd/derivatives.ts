@@ -195,7 +195,7 @@ export const derivatives = {
     return ([g], { saved: [indices] }) => {
       const gradKept = keepdim ? g : g.unsqueeze(dim);
       const indexKept = keepdim ? indices : indices.unsqueeze(dim);
-      return [ops.zeros(shape).scatter(dim, indexKept, gradKept)];
+      return [ops.zeros(shape, gradKept.device).scatter(dim, indexKept, gradKept)];
     };
   },
 
@@ -247,11 +247,11 @@ export const derivatives = {
     return ([g], { saved: [index] }) => {
       const viewShape = g.shape.map((_, d) => (d === dim ? -1 : 1));
       const expandedIndex = (index.dim() === 0 ? index.reshape([1]) : index).reshape(viewShape).expand([...g.shape]);
-      return [ops.zeros(shape).scatterAdd(dim, expandedIndex, g)];
+      return [ops.zeros(shape, g.device).scatterAdd(dim, expandedIndex, g)];
     };
   },
   gather(shape: readonly number[], dim: number): BackwardFunction {
-    return ([g], { saved: [index] }) => [ops.zeros(shape).scatterAdd(dim, index, g)];
+    return ([g], { saved: [index] }) => [ops.zeros(shape, g.device).scatterAdd(dim, index, g)];
   },
   scatter(dim: number, accumulate: boolean, sourceIsTensor: boolean): BackwardFunction {
     return ([g], { saved: [index], needsInputGrad: n }) => [

@@ -1,7 +1,7 @@
 // The autograd engine: graph nodes, saved tensors with version checks, and backward in topological order.
 import { DisposedError, ShapeError, TorchError } from '../errors.js';
 import { keep, setNodeClock, tidy } from '../scope.js';
-import type { Tensor } from '../tensor.js';
+import type { Device, Tensor } from '../tensor.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 
 /** A gradient flowing into a node's output, or null where none flows. */
@@ -205,7 +205,7 @@ export function rootGradients(roots: readonly Tensor[], given: readonly (Tensor 
  * gradient flowing into them has arrived (dependency counts), so the order is topological. Returns the
  * captured gradients in capture mode.
  */
-export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: RunOptions, add: (a: Tensor, b: Tensor) => Tensor, zeros: (shape: readonly number[]) => Tensor): MaybeTensor[] {
+export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: RunOptions, add: (a: Tensor, b: Tensor) => Tensor, zeros: (shape: readonly number[], device: Device) => Tensor): MaybeTensor[] {
   const retainGraph = options.retainGraph ?? options.createGraph ?? false;
   const createGraph = options.createGraph ?? false;
   const rootEdges = roots.map((root, i) => {
@@ -315,7 +315,9 @@ export function runBackward(roots: readonly Tensor[], grads: Tensor[], options: 
     if (node instanceof AccumulateGrad) {
       if (!capture && inputs[0]) accumulate(node.variable, inputs[0], createGraph, stolen, add);
     } else if ((!needed || needed.has(node)) && inputs.some((g) => g !== null)) {
-      const materialized = node.materializeGrads ? inputs.map((g, i) => g ?? zeros(node.outputShapes[i])) : (inputs as Tensor[]);
+      // Missing output gradients are zeros on the device of the ones that arrived (a node runs when one did).
+      const device = inputs.find((g) => g)?.device ?? 'cpu';
+      const materialized = node.materializeGrads ? inputs.map((g, i) => g ?? zeros(node.outputShapes[i], device)) : (inputs as Tensor[]);
       try {
         // tidy frees what the rule made, its results included; the engine keeps an alias of each result
         // (so results the rule did not create, such as a saved or a user's tensor, are never disposed).

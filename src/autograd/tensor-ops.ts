@@ -1,5 +1,5 @@
 // Small helpers the derivative rules use: op forms that accept numbers on either side, zeros, and embedInZeros.
-import { Tensor } from '../tensor.js';
+import { Tensor, type Device } from '../tensor.js';
 import * as elementwise from '../ops/elementwise.js';
 import { emptyTensor } from '../ops/support.js';
 import { record } from './engine.js';
@@ -35,18 +35,18 @@ export const eq = (a: Operand, b: Operand) => compare('eq', a, b);
 export const lt = (a: Operand, b: Operand) => compare('lt', a, b);
 export const gt = (a: Operand, b: Operand) => compare('gt', a, b);
 
-export function zeros(shape: readonly number[]): Tensor {
-  const out = emptyTensor(shape, 'float32');
+export function zeros(shape: readonly number[], device: Device = 'cpu'): Tensor {
+  const out = emptyTensor(shape, 'float32', device);
   elementwise.fill_(out, 0);
   return out;
 }
 export function zerosLike(t: Tensor): Tensor {
-  return zeros(t.shape);
+  return zeros(t.shape, t.device);
 }
 
 /** zeros(shape) with `view(zeros)` set to g: the backward of narrow/slice/select, itself differentiable. */
 export function embedInZeros(g: Tensor, shape: readonly number[], view: (t: Tensor) => Tensor): Tensor {
-  const out = zeros(shape);
+  const out = zeros(shape, g.device);
   noGrad(() => {
     const target = view(out);
     elementwise.convertInto(target, g);

@@ -2,12 +2,14 @@
 import { wasm } from '../backend/wasm/device.js';
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpName, type CompareOpName, type UnaryOpName } from '../backend/wasm/kernels.js';
 import { canCast, checkDtype, dtypeCode, promoteTypes, scalarDtype, torchName, type Dtype } from '../dtype.js';
-import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
+import { ArgumentError, DeviceError, DtypeError, ShapeError } from '../errors.js';
 import { Tensor, type Scalar, type TensorOrScalar, type Device } from '../tensor.js';
 import { record, AutogradError } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
-import { addressOf, broadcastShapes, checkOptions, broadcastStrides, describeValue, emptyTensor, formatShape, sameShape, type Shape } from './support.js';
+import { addressOf, broadcastShapes, checkOptions, broadcastStrides, describeValue, emptyTensor, formatShape, sameDevice, sameShape, type Shape } from './support.js';
+import * as gpu from '../backend/webgpu/elementwise.js';
+import { move, moveAsync, upload } from './transfer.js';
 
 /** An operand as kernels see it: an address and its strides over the output's shape. */
 interface Operand {
@@ -52,6 +54,13 @@ function castForCompute(value: TensorOrScalar, dtype: Dtype): { operand: TensorO
 /** Writes `source` (tensor broadcast to out's shape, or scalar) into `out`, converting dtype. */
 export function convertInto(out: Tensor, source: Tensor | Scalar): void {
   const sourceDtype = source instanceof Tensor ? source.dtype : out.dtype;
+  if (out.device === 'webgpu') {
+    // copy_ from the CPU uploads first (a GPU → CPU copy_ is refused below by addressOf: it cannot be synchronous).
+    const staged = source instanceof Tensor && source.device !== 'webgpu' ? upload(source) : null;
+    gpu.convert(out, staged ?? (source instanceof Tensor ? source : Number(source)), sourceDtype);
+    staged?.dispose();
+    return;
+  }
   const from = operandOf(source, out.shape, sourceDtype, 0);
   const desc = wasm.describe(out.shape, [out.strides as number[], from.strides]);
   const outAddress = addressOf(out);
@@ -60,7 +69,7 @@ export function convertInto(out: Tensor, source: Tensor | Scalar): void {
 }
 
 export function convertTensor(x: Tensor, dtype: Dtype): Tensor {
-  const out = emptyTensor(x.shape, dtype);
+  const out = emptyTensor(x.shape, dtype, x.device);
   convertInto(out, x);
   return out;
 }
@@ -81,14 +90,40 @@ export function to(x: Tensor, target: Dtype | Device | Tensor | { dtype?: Dtype;
   } else if (typeof target === 'object' && target !== null) {
     options = checkOptions(target, 'to', ['dtype', 'device']) as { dtype?: Dtype; device?: Device };
   } else {
-    options = target === 'cpu' ? { device: target as Device } : { dtype: target as Dtype };
+    options = target === 'cpu' || target === 'webgpu' ? { device: target as Device } : { dtype: target as Dtype };
   }
-  if (options.device !== undefined && options.device !== 'cpu') {
-    throw new ArgumentError(`to: unknown device ${JSON.stringify(options.device)}, expected 'cpu'`);
+  if (options.device !== undefined && options.device !== 'cpu' && options.device !== 'webgpu') {
+    throw new ArgumentError(`to: unknown device ${JSON.stringify(options.device)}, expected 'cpu' or 'webgpu'`);
   }
-  if (options.dtype === undefined) return x;
-  const dtype = checkDtype(options.dtype, 'to');
-  return dtype === x.dtype ? x : convertTensor(x, dtype);
+  const dtype = options.dtype === undefined ? x.dtype : checkDtype(options.dtype, 'to');
+  if (options.device === undefined || options.device === x.device) return dtype === x.dtype ? x : convertTensor(x, dtype);
+  return toDevice(x, options.device, dtype);
+}
+
+export async function toAsync(x: Tensor, device: Device): Promise<Tensor> {
+  void x.storage;
+  if (device !== 'cpu' && device !== 'webgpu') throw new ArgumentError(`toAsync: unknown device ${JSON.stringify(device)}, expected 'cpu' or 'webgpu'`);
+  if (device === x.device || device === 'webgpu') return to(x, device);
+  if (x.requiresGrad && !x.isLeaf) return toDevice(x, device, x.dtype); // throws the autograd-graph error
+  const moved = await moveAsync(x, device);
+  if (x.requiresGrad) moved.requiresGrad_(true);
+  return moved;
+}
+
+/**
+ * A device move. It is not recorded in the autograd graph (the way back would be an asynchronous read): a
+ * leaf that requires grad gives a new leaf that requires grad; a non-leaf in the graph is refused.
+ */
+function toDevice(x: Tensor, device: Device, dtype: Dtype): Tensor {
+  if (x.requiresGrad && !x.isLeaf) {
+    throw new DeviceError(`to('${device}'): moving a tensor that is part of the autograd graph between devices is not supported; ` +
+      'move the leaves (model.to(device), inputs.to(device)) before computing, or detach() first');
+  }
+  const converted = dtype === x.dtype ? x : convertTensor(x, dtype);
+  const moved = move(converted, device);
+  if (converted !== x) converted.dispose();
+  if (x.requiresGrad && dtype === 'float32') moved.requiresGrad_(true);
+  return moved;
 }
 
 /**
@@ -125,6 +160,7 @@ const floatOnlyUnary = new Set<UnaryOpName>(['exp', 'log', 'sqrt', 'rsqrt', 'sig
 const identityOnIntegers = new Set<UnaryOpName>(['floor', 'ceil', 'round', 'trunc']);
 
 function runUnary(op: UnaryOpName, out: Tensor, x: Tensor, p0: number, p1: number): void {
+  if (out.device === 'webgpu') return gpu.unary(UnaryOp[op], out, x, p0, p1);
   const desc = wasm.describe(out.shape, [out.strides as number[], x.strides as number[]]);
   const outAddress = addressOf(out), xAddress = addressOf(x);
   const code = UnaryOp[op];
@@ -140,7 +176,7 @@ export function unary(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   if (x.dtype === 'int32' && identityOnIntegers.has(op)) return clone(x);
   const computeDtype: Dtype = floatOnlyUnary.has(op) ? 'float32' : x.dtype;
   const { operand, temporary } = castForCompute(x, computeDtype);
-  const out = emptyTensor(x.shape, computeDtype);
+  const out = emptyTensor(x.shape, computeDtype, x.device);
   runUnary(op, out, operand as Tensor, p0, p1);
   temporary?.dispose();
   record(unaryNames[op], [x], [out], () => derivatives.unary(op, p0, p1), () => {
@@ -244,11 +280,17 @@ function binaryDtypes(op: BinaryOpName, a: TensorOrScalar, b: TensorOrScalar): {
 
 function runBinary(op: BinaryOpName, out: Tensor, a: TensorOrScalar, b: TensorOrScalar, alpha: number): void {
   const computeDtype = out.dtype;
+  if (out.device === 'webgpu') return gpu.binary(BinaryOp[op], out, gpuOperand(a), gpuOperand(b), alpha);
   const x = operandOf(a, out.shape, computeDtype, 0);
   const y = operandOf(b, out.shape, computeDtype, 1);
   const desc = wasm.describe(out.shape, [out.strides as number[], x.strides, y.strides]);
   const outAddress = addressOf(out), code = BinaryOp[op];
   wasm.launch(computeDtype === 'float32' ? 'binary_f32' : 'binary_i32', [code, outAddress, x.address, y.address, desc, alpha], out.numel(), op === 'pow' ? 4 : 0.7);
+}
+
+/** A scalar operand travels to GPU kernels as a number (booleans as 0/1). */
+function gpuOperand(value: TensorOrScalar): Tensor | number {
+  return value instanceof Tensor ? value : Number(value);
 }
 
 function checkAlpha(alpha: unknown, op: string, dtype: Dtype): number {
@@ -267,8 +309,9 @@ export function binary(op: BinaryOpName, a: TensorOrScalar, b: unknown, alpha?: 
   const { compute, result } = binaryDtypes(op, a, other);
   const alphaValue = checkAlpha(alpha, op, compute);
   const shape = broadcastShapes(shapeOf(a), shapeOf(other));
+  const device = sameDevice(op, a, other);
   const left = castForCompute(a, compute), right = castForCompute(other, compute);
-  const out = emptyTensor(shape, compute);
+  const out = emptyTensor(shape, compute, device);
   runBinary(op, out, left.operand, right.operand, alphaValue);
   left.temporary?.dispose();
   right.temporary?.dispose();
@@ -328,6 +371,7 @@ export function binaryInPlace(op: BinaryOpName, self: Tensor, b: unknown, alpha?
   }
   const alphaValue = checkAlpha(alpha, `${op}_`, compute);
   checkInPlaceShape(self, other, `${op}_`);
+  sameDevice(`${op}_`, self, other);
   if (inPlaceTracked(self, [other], `${op}_`, (snapshot) => binary(op, snapshot, other, alphaValue))) return;
   if (compute === self.dtype) {
     const { operand, temporary } = separateFrom(self, other);
@@ -350,8 +394,16 @@ export function compare(op: CompareOpName, a: Tensor, b: unknown): Tensor {
   const other = checkOperand(b, op);
   const compute = resultDtype(a, other);
   const shape = broadcastShapes(a.shape, shapeOf(other));
+  const device = sameDevice(op, a, other);
   const left = castForCompute(a, compute), right = castForCompute(other, compute);
-  const out = emptyTensor(shape, 'bool');
+  const out = emptyTensor(shape, 'bool', device);
+  if (device === 'webgpu') {
+    // Bools compare as their 0/1 words read as integers (WGSL orders no bools).
+    gpu.compare(CompareOp[op], compute === 'bool' ? 'int32' : compute, out, gpuOperand(left.operand), gpuOperand(right.operand));
+    left.temporary?.dispose();
+    right.temporary?.dispose();
+    return out;
+  }
   const x = operandOf(left.operand, shape, compute, 0), y = operandOf(right.operand, shape, compute, 1);
   const desc = wasm.describe(shape, [out.strides as number[], x.strides, y.strides]);
   const outAddress = addressOf(out), dtype = dtypeCode(compute), code = CompareOp[op];
@@ -369,6 +421,7 @@ function checkMask(mask: unknown, where: string, name: string): Tensor {
 }
 
 function runWhere(out: Tensor, condition: Tensor, a: TensorOrScalar, b: TensorOrScalar): void {
+  if (out.device === 'webgpu') return gpu.where(out, condition, gpuOperand(a), gpuOperand(b));
   const c = operandOf(condition, out.shape, 'bool', 0);
   const x = operandOf(a, out.shape, out.dtype, 0), y = operandOf(b, out.shape, out.dtype, 1);
   const desc = wasm.describe(out.shape, [out.strides as number[], c.strides, x.strides, y.strides]);
@@ -382,8 +435,9 @@ export function where(condition: unknown, a: unknown, b: unknown): Tensor {
   const input = checkOperand(a, 'where', 'input'), other = checkOperand(b, 'where');
   const dtype = resultDtype(input, other);
   const shape = broadcastShapes(broadcastShapes(mask.shape, shapeOf(input)), shapeOf(other));
+  const device = sameDevice('where', mask, input, other);
   const left = castForCompute(input, dtype), right = castForCompute(other, dtype);
-  const out = emptyTensor(shape, dtype);
+  const out = emptyTensor(shape, dtype, device);
   runWhere(out, mask, left.operand, right.operand);
   left.temporary?.dispose();
   right.temporary?.dispose();
@@ -415,7 +469,7 @@ export function maskedFill(self: Tensor, mask: unknown, value: unknown): Tensor 
   const condition = checkMask(mask, 'maskedFill', 'mask');
   const fill = fillValue(value, 'maskedFill');
   const shape = broadcastShapes(self.shape, condition.shape);
-  const out = emptyTensor(shape, self.dtype);
+  const out = emptyTensor(shape, self.dtype, sameDevice('maskedFill', self, condition));
   runWhere(out, condition, castScalar(fill, self.dtype), self);
   const valueTensor = value instanceof Tensor ? value : null;
   record('MaskedFillBackward0', [self, valueTensor], [out], () => derivatives.maskedFill(self.shape), () => [condition]);
@@ -427,6 +481,7 @@ export function maskedFillInPlace(self: Tensor, mask: unknown, value: unknown): 
   const condition = checkMask(mask, 'maskedFill_', 'mask');
   const fill = fillValue(value, 'maskedFill_');
   checkInPlaceShape(self, condition, 'maskedFill_');
+  sameDevice('maskedFill_', self, condition);
   if (inPlaceTracked(self, [], 'maskedFill_', (snapshot) => maskedFill(snapshot, condition, fill))) return;
   runWhere(self, condition, castScalar(fill, self.dtype), self);
   self.storage.version++;
@@ -435,7 +490,7 @@ export function maskedFillInPlace(self: Tensor, mask: unknown, value: unknown): 
 export function fill_(self: Tensor, value: unknown): void {
   void self.storage;
   const fill = fillValue(value, 'fill_');
-  if (inPlaceTracked(self, [], 'fill_', () => { const filled = emptyTensor(self.shape, self.dtype); convertInto(filled, castScalar(fill, self.dtype)); return filled; })) return;
+  if (inPlaceTracked(self, [], 'fill_', () => { const filled = emptyTensor(self.shape, self.dtype, self.device); convertInto(filled, castScalar(fill, self.dtype)); return filled; })) return;
   convertInto(self, castScalar(fill, self.dtype));
   self.storage.version++;
 }

@@ -2,14 +2,15 @@
 import { wasm } from '../backend/wasm/device.js';
 import { checkDtype, dtypeCode, type AnyTypedArray, type Dtype } from '../dtype.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { Tensor, type NestedList, type Scalar } from '../tensor.js';
+import { Tensor, type Device, type NestedList, type Scalar } from '../tensor.js';
 import { clone, convertInto, fill_ } from './elementwise.js';
 import { normal_, randomIntegers, uniform_ } from './random.js';
+import { move, writeArray } from './transfer.js';
 import { addressOf, checkOptions, checkSize, describeValue, emptyTensor, formatShape, numelOf, viewOf } from './support.js';
 
 export interface FactoryOptions {
   dtype?: Dtype;
-  device?: 'cpu';
+  device?: Device;
   requiresGrad?: boolean;
 }
 
@@ -17,7 +18,9 @@ function readOptions(options: unknown, where: string): FactoryOptions {
   if (options === undefined) return {};
   // checkOptions takes plain objects only: zeros(2, someTensor) is refused, not read as options making a [2].
   const { dtype, device, requiresGrad } = checkOptions(options, where, ['dtype', 'device', 'requiresGrad']) as FactoryOptions;
-  if (device !== undefined && device !== 'cpu') throw new ArgumentError(`${where}: unknown device ${JSON.stringify(device)}, expected 'cpu'`);
+  if (device !== undefined && device !== 'cpu' && device !== 'webgpu') {
+    throw new ArgumentError(`${where}: unknown device ${JSON.stringify(device)}, expected 'cpu' or 'webgpu'`);
+  }
   if (requiresGrad !== undefined && typeof requiresGrad !== 'boolean') throw new ArgumentError(`${where}: requiresGrad must be a boolean`);
   return { dtype: dtype === undefined ? undefined : checkDtype(dtype, where), device, requiresGrad };
 }
@@ -35,8 +38,19 @@ function sizesAndOptions(args: readonly unknown[], where: string): { shape: numb
   return { shape: sizes.map((size) => checkSize(size, where)), options };
 }
 
-/** Applies the options every factory shares beyond dtype: { requiresGrad }. */
-function finish(out: Tensor, options: FactoryOptions | undefined): Tensor {
+/**
+ * Applies the options every factory shares beyond dtype: { device, requiresGrad }. Factories compute on the
+ * CPU and upload, so a seed gives the same numbers on every device.
+ */
+function finish(built: Tensor, options: FactoryOptions | undefined): Tensor {
+  let out = built;
+  if (options?.device !== undefined && options.device !== built.device) {
+    try {
+      out = move(built, options.device);
+    } finally {
+      built.dispose();
+    }
+  }
   out.storage.version = 0; // filling a new tensor is not an in-place change anyone saw
   if (options?.requiresGrad) {
     try {
@@ -47,14 +61,6 @@ function finish(out: Tensor, options: FactoryOptions | undefined): Tensor {
     }
   }
   return out;
-}
-
-/** Writes a typed array of the right element type into a contiguous tensor. */
-function writeArray(out: Tensor, values: ArrayLike<number>): void {
-  const address = addressOf(out);
-  if (out.dtype === 'float32') wasm.f32.set(values, address >>> 2);
-  else if (out.dtype === 'int32') wasm.i32.set(values, address >>> 2);
-  else wasm.u8.set(values, address);
 }
 
 function flattenNested(data: unknown, where: string): { shape: number[]; values: (number | boolean)[] } {
@@ -176,12 +182,12 @@ function likeInput(x: unknown, where: string): Tensor {
   return x;
 }
 
-export function zerosLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'zerosLike'); return zeros(x.shape, { ...readOptions(options, 'zerosLike'), dtype: options?.dtype ?? x.dtype }); }
-export function onesLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'onesLike'); return ones(x.shape, { ...readOptions(options, 'onesLike'), dtype: options?.dtype ?? x.dtype }); }
-export function emptyLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'emptyLike'); return empty(x.shape, { ...readOptions(options, 'emptyLike'), dtype: options?.dtype ?? x.dtype }); }
-export function fullLike(input: Tensor, value: Scalar, options?: FactoryOptions): Tensor { const x = likeInput(input, 'fullLike'); return full(x.shape, value, { ...readOptions(options, 'fullLike'), dtype: options?.dtype ?? x.dtype }); }
-export function randLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'randLike'); return rand(x.shape, { ...readOptions(options, 'randLike') }); }
-export function randnLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'randnLike'); return randn(x.shape, { ...readOptions(options, 'randnLike') }); }
+export function zerosLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'zerosLike'); return zeros(x.shape, { ...readOptions(options, 'zerosLike'), dtype: options?.dtype ?? x.dtype, device: options?.device ?? x.device }); }
+export function onesLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'onesLike'); return ones(x.shape, { ...readOptions(options, 'onesLike'), dtype: options?.dtype ?? x.dtype, device: options?.device ?? x.device }); }
+export function emptyLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'emptyLike'); return empty(x.shape, { ...readOptions(options, 'emptyLike'), dtype: options?.dtype ?? x.dtype, device: options?.device ?? x.device }); }
+export function fullLike(input: Tensor, value: Scalar, options?: FactoryOptions): Tensor { const x = likeInput(input, 'fullLike'); return full(x.shape, value, { ...readOptions(options, 'fullLike'), dtype: options?.dtype ?? x.dtype, device: options?.device ?? x.device }); }
+export function randLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'randLike'); return rand(x.shape, { device: x.device, ...readOptions(options, 'randLike') }); }
+export function randnLike(input: Tensor, options?: FactoryOptions): Tensor { const x = likeInput(input, 'randnLike'); return randn(x.shape, { device: x.device, ...readOptions(options, 'randnLike') }); }
 
 function checkNumber(value: unknown, where: string, name: string): number {
   if (typeof value !== 'number' || Number.isNaN(value)) throw new ArgumentError(`${where}: ${name} must be a number, got ${describeValue(value)}`);
@@ -260,7 +266,7 @@ export function randint(...args: unknown[]): Tensor {
     const converted = emptyTensor(shape, options.dtype);
     convertInto(converted, out);
     out.dispose();
-    return converted;
+    return finish(converted, { device: options.device });
   }
-  return out;
+  return finish(out, { device: options.device });
 }

@@ -1,8 +1,9 @@
 // Helpers every op shares: shape arithmetic, argument checks, and making output tensors.
-import { ArgumentError, IndexError, ShapeError } from '../errors.js';
+import { ArgumentError, DeviceError, IndexError, ShapeError } from '../errors.js';
 import { elementBytes, type Dtype } from '../dtype.js';
-import { Storage } from '../storage.js';
+import { Storage, type Device } from '../storage.js';
 import { Tensor } from '../tensor.js';
+import { gpuElementBytes } from '../backend/webgpu/device.js';
 
 export type Shape = readonly number[];
 
@@ -27,8 +28,9 @@ export function formatShape(shape: Shape): string {
 }
 
 /** A new contiguous tensor; its contents are undefined until a kernel writes them. */
-export function emptyTensor(shape: Shape, dtype: Dtype): Tensor {
-  const storage = new Storage(numelOf(shape) * elementBytes(dtype), dtype);
+export function emptyTensor(shape: Shape, dtype: Dtype, device: Device = 'cpu'): Tensor {
+  const bytes = numelOf(shape) * (device === 'webgpu' ? gpuElementBytes : elementBytes(dtype));
+  const storage = new Storage(bytes, dtype, device);
   return new Tensor(storage, shape.slice(), contiguousStrides(shape), 0, dtype);
 }
 
@@ -46,9 +48,35 @@ export function isContiguous(tensor: Tensor): boolean {
   return true;
 }
 
-/** Byte address of a tensor's first element. */
+/**
+ * Byte address of a tensor's first element in the WebAssembly memory. A tensor on another device reaching a
+ * CPU kernel means that op has no kernel for its device: said here, once, for every op.
+ */
 export function addressOf(tensor: Tensor): number {
-  return tensor.storage.pointer + tensor.offset * elementBytes(tensor.dtype);
+  const storage = tensor.storage;
+  if (storage.device !== 'cpu') {
+    throw new DeviceError(`this operation has no ${storage.device} kernel yet (a tensor of shape ${formatShape(tensor.shape)} on '${storage.device}' ` +
+      "reached a CPU kernel); move its inputs with .to('cpu') first (FEATURES.md lists the ops each device has)");
+  }
+  return storage.pointer + tensor.offset * elementBytes(tensor.dtype);
+}
+
+/**
+ * The one device all tensor operands of an op are on; numbers go anywhere. Mixing devices is refused
+ * naming both, as PyTorch does ("Expected all tensors to be on the same device").
+ */
+export function sameDevice(where: string, ...values: readonly unknown[]): Device {
+  let device: Device | undefined;
+  for (const value of values) {
+    if (!(value instanceof Tensor)) continue;
+    const own = value.storage.device;
+    if (device !== undefined && own !== device) {
+      throw new DeviceError(`${where}: expected all tensors to be on the same device, but found at least two devices, '${device}' and '${own}'; ` +
+        "move one with .to(device) first");
+    }
+    device = own;
+  }
+  return device ?? 'cpu';
 }
 
 /** PyTorch's dim wrapping: dims in [-rank, rank-1]; a 0-d tensor accepts -1 and 0. */

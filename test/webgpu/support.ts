@@ -1,0 +1,70 @@
+// What the WebGPU tests share: the device probe (failing, not skipping, where a GPU or SwiftShader should exist) and the CPU-versus-GPU comparison.
+import { expect } from 'vitest';
+import * as torch from '../../src/index.js';
+import type { Tensor } from '../../src/index.js';
+
+/**
+ * Opens the device. Where neither a GPU nor SwiftShader can be (no Vulkan ICD file), the suite is skipped with
+ * the reason; where one should be, a failure to open it fails the suite.
+ */
+export async function openWebgpu(): Promise<boolean> {
+  const available = await torch.webgpu.isAvailable();
+  if (!available && process.env.VK_ICD_FILENAMES) throw new Error(`WebGPU should be available here: ${torch.webgpu.unavailableReason()}`);
+  if (!available) console.warn(`WebGPU tests skipped: ${torch.webgpu.unavailableReason()}`);
+  return available;
+}
+
+export interface DeviceComparison {
+  /** Absolute and relative tolerance of values and gradients (float32 kernels differ in rounding). */
+  atol?: number;
+  rtol?: number;
+  /** Also compare the gradients of inputs that require grad, through sum(output * random weights). */
+  grad?: boolean;
+}
+
+/** Expects a GPU tensor (read back) to equal a CPU tensor within tolerance; NaN matches NaN, ±Inf must match. */
+export async function expectClose(gpu: Tensor, cpu: Tensor, where: string, { atol = 1e-5, rtol = 1e-4 }: DeviceComparison = {}): Promise<void> {
+  expect(gpu.device, `${where}: device`).toBe('webgpu');
+  expect(gpu.shape, `${where}: shape`).toEqual(cpu.shape);
+  expect(gpu.dtype, `${where}: dtype`).toBe(cpu.dtype);
+  const actual = await gpu.data(), expected = cpu.toArray();
+  for (let i = 0; i < expected.length; i++) {
+    const a = Number(actual[i]), e = Number(expected[i]);
+    if (Number.isNaN(e)) { expect(Number.isNaN(a), `${where}[${i}]: expected NaN, got ${a}`).toBe(true); continue; }
+    if (!Number.isFinite(e)) { expect(a, `${where}[${i}]`).toBe(e); continue; }
+    if (Math.abs(a - e) > atol + rtol * Math.abs(e)) expect(a, `${where}[${i}] (expected ${e} within atol ${atol}, rtol ${rtol})`).toBe(e);
+  }
+}
+
+/**
+ * Runs `op` on CPU inputs and on their copies on 'webgpu', compares outputs, and with `grad` the gradients
+ * of every input that requires grad. Inputs are made by `makeInputs` on the CPU (a seed gives both devices the same).
+ */
+export async function compareDevices(where: string, makeInputs: () => Tensor[], op: (inputs: Tensor[]) => Tensor | Tensor[], options: DeviceComparison = {}): Promise<void> {
+  const before = torch.memory().tensors;
+  const cpuInputs = makeInputs();
+  const gpuInputs = cpuInputs.map((t) => t.to('webgpu'));
+  const listOf = (value: Tensor | Tensor[]) => (Array.isArray(value) ? value : [value]);
+  const cpuOutputs = listOf(op(cpuInputs)), gpuOutputs = listOf(op(gpuInputs));
+  for (let i = 0; i < cpuOutputs.length; i++) await expectClose(gpuOutputs[i], cpuOutputs[i], `${where} output ${i}`, options);
+  if (options.grad) {
+    torch.manualSeed(7);
+    const weights = cpuOutputs.map((out) => torch.randn(out.shape));
+    const lossOf = (outputs: Tensor[], device: torch.Device) => outputs
+      .map((out, i) => (out.requiresGrad ? out.mul(device === 'cpu' ? weights[i] : weights[i].to('webgpu')).sum() : null))
+      .filter((loss): loss is Tensor => loss !== null)
+      .reduce((total, loss) => total.add(loss));
+    lossOf(cpuOutputs, 'cpu').backward();
+    lossOf(gpuOutputs, 'webgpu').backward();
+    for (let i = 0; i < cpuInputs.length; i++) {
+      const cpuGrad = cpuInputs[i].grad, gpuGrad = gpuInputs[i].grad;
+      if (cpuGrad === null) { expect(gpuGrad, `${where} grad ${i}`).toBeNull(); continue; }
+      expect(gpuGrad, `${where} grad ${i}`).not.toBeNull();
+      await expectClose(gpuGrad!, cpuGrad, `${where} grad ${i}`, options);
+    }
+    torch.dispose(weights);
+  }
+  torch.dispose(cpuInputs, gpuInputs, cpuOutputs, gpuOutputs);
+  torch.backend.collectGarbage();
+  expect(torch.memory().tensors, `${where}: live tensors after dispose`).toBeLessThanOrEqual(before);
+}
