@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
+import { Word, claimTile, jobBlockBytes, ownTiles, resetCursors } from '../src/backend/wasm/dispatch.js';
 
 const cores = torch.getNumThreads();
 
@@ -52,6 +53,33 @@ describe('thread pool', () => {
       expectSameBits(two, one);
     }
     torch.dispose(a, b, batch, vector);
+  });
+
+  it('tiles: every tile is claimed once, each thread starts on its own contiguous share, shares of absent threads are taken over', () => {
+    const words = new Int32Array(jobBlockBytes / 4);
+    let state = 12345;
+    const random = () => { state = (state * 1103515245 + 12345) & 0x7fffffff; return state / 0x80000000; };
+    for (const [threads, tiles, present] of [[2, 2, 2], [2, 8, 2], [3, 7, 3], [4, 9, 2], [5, 3, 5], [8, 64, 1]]) {
+      words[Word.threadCount] = threads;
+      words[Word.tileCount] = tiles;
+      resetCursors(words, threads, tiles);
+      const claimed: number[] = [];
+      // Each present thread's first claim is the first tile of its own share (when it has one).
+      for (let thread = 0; thread < present; thread++) {
+        const [begin, end] = ownTiles(thread, threads, tiles);
+        if (end === begin) continue;
+        expect(claimTile(words, thread)).toBe(begin);
+        claimed.push(begin);
+      }
+      const active = Array.from({ length: present }, (_, t) => t);
+      while (active.length) {
+        const slot = Math.floor(random() * active.length);
+        const tile = claimTile(words, active[slot]);
+        if (tile < 0) active.splice(slot, 1);
+        else claimed.push(tile);
+      }
+      expect(claimed.sort((x, y) => x - y)).toEqual(Array.from({ length: tiles }, (_, t) => t));
+    }
   });
 
   it('large elementwise ops, reductions, softmax and random numbers match bitwise', async () => {

@@ -2,7 +2,7 @@
 //
 // The same source runs as a worker_threads worker in Node and as a module Web Worker in browsers; the
 // build embeds it in the library as text, so there is no file to host.
-import { Command, Word, argumentsOffsetBytes, maximumArguments, runTiles } from '../src/backend/wasm/dispatch.js';
+import { Command, Word, argumentsOffsetBytes, claimTile, jobBlockBytes, maximumArguments, runTiles } from '../src/backend/wasm/dispatch.js';
 
 interface Setup {
   module: WebAssembly.Module;
@@ -44,7 +44,7 @@ void portForThisThread().then((port) => {
 
 function serve(setup: Setup, kernels: Record<string, (...args: number[]) => unknown>, port: Port): void {
   const buffer = setup.memory.buffer;
-  const words = new Int32Array(buffer, setup.jobBlock, argumentsOffsetBytes / 4);
+  const words = new Int32Array(buffer, setup.jobBlock, jobBlockBytes / 4);
   const argumentsView = new Float64Array(buffer, setup.jobBlock + argumentsOffsetBytes, maximumArguments);
   // Wait on the generation this worker last handled, never a fresh read, or it could sleep through a job (wasm-notes 14).
   let handled = Atomics.load(words, Word.generation);
@@ -80,11 +80,11 @@ function serve(setup: Setup, kernels: Record<string, (...args: number[]) => unkn
     const targeted = Atomics.load(words, Word.faultWorker) === setup.index;
     if (targeted && command === Command.die) {
       // Fault injection: claim a tile and vanish without finishing it, like a worker killed mid-run.
-      Atomics.add(words, Word.nextTile, 1);
+      claimTile(words, setup.index + 1);
       port.exit();
       return;
     }
-    runTiles(words, argumentsView, kernels, setup.scratch, 2 + setup.index, targeted && command === Command.fail);
+    runTiles(words, argumentsView, kernels, setup.scratch, setup.index + 1, 2 + setup.index, targeted && command === Command.fail);
     Atomics.store(words, activeWord, 0);
     Atomics.notify(words, activeWord);
   }

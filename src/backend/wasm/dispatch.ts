@@ -21,19 +21,20 @@ export const Word = {
   workItems: 3,
   tileCount: 4,
   tileAlign: 5, // tile boundaries are multiples of this (the GEMM's row block): bitwise-equal results
-  nextTile: 6, // fetch-add by every participant
+  threadCount: 6, // threads the tiles are shared out to (caller and worker slots, live or not)
   tilesDone: 7,
   command: 8, // 0 run, 1 exit, 2 fail (fault injection: throw), 3 die (fault injection: stop mid-tile)
   errorCode: 9, // non-zero when a worker's tile threw
   scratchArgument: 10, // index of the argument each thread replaces with its own scratch, or -1
   faultWorker: 11, // which worker a fault command targets
   active: 16, // one word per worker: 1 while it may read the job block, so the caller never rewrites it under a reader
+  cursors: 112, // one word per thread (caller first): the next tile of its own range, fetch-added by it and by thieves
 } as const;
 
 export const maximumWorkers = 32;
 export const argumentsOffsetBytes = 256; // f64 arguments after the words
 export const maximumArguments = 24;
-export const jobBlockBytes = argumentsOffsetBytes + maximumArguments * 8;
+export const jobBlockBytes = Word.cursors * 4 + (maximumWorkers + 1) * 4;
 
 export const Command = { run: 0, exit: 1, fail: 2, die: 3 } as const;
 
@@ -44,12 +45,43 @@ export function tileRange(tile: number, tiles: number, workItems: number, align:
 }
 
 /**
- * Runs tiles of the current job until none are left. A tile that throws is still counted done, the error
- * is flagged for the caller, and the remaining tiles are drained unrun: nobody ever waits on a failed tile.
- * `failFirstTile` is fault injection for tests. Returns the error, if any.
+ * The tiles thread `thread` of `threads` takes first: a contiguous share, the same for every job of the same
+ * size. Each thread thus keeps touching the same part of a tensor from op to op (the elementwise ops, the row
+ * split of a GEMM), which stays in its core's cache; a line written by the other core costs a transfer.
+ */
+export function ownTiles(thread: number, threads: number, tiles: number): [number, number] {
+  return [Math.floor((tiles * thread) / threads), Math.floor((tiles * (thread + 1)) / threads)];
+}
+
+/** Publishes the tile cursors of a job: each thread's starts at the first tile of its own share. */
+export function resetCursors(words: Int32Array, threads: number, tiles: number): void {
+  for (let t = 0; t < threads; t++) Atomics.store(words, Word.cursors + t, ownTiles(t, threads, tiles)[0]);
+}
+
+/**
+ * Claims the next tile for `thread`: from its own share first, then from the others' (the thread after it
+ * first), so a thread that is late or gone has its tiles taken over. Returns -1 when none is left.
+ */
+export function claimTile(words: Int32Array, thread: number): number {
+  const threads = words[Word.threadCount], tiles = words[Word.tileCount];
+  for (let step = 0; step < threads; step++) {
+    const owner = (thread + step) % threads;
+    const end = ownTiles(owner, threads, tiles)[1];
+    if (Atomics.load(words, Word.cursors + owner) >= end) continue;
+    const tile = Atomics.add(words, Word.cursors + owner, 1);
+    if (tile < end) return tile;
+  }
+  return -1;
+}
+
+/**
+ * Runs tiles of the current job until none are left, as thread `thread` (0 is the caller, worker i is i + 1).
+ * A tile that throws is still counted done, the error is flagged for the caller, and the remaining tiles are
+ * drained unrun: nobody ever waits on a failed tile. `failFirstTile` is fault injection for tests. Returns
+ * the error, if any.
  */
 export function runTiles(words: Int32Array, argumentsView: Float64Array, kernels: Record<string, (...args: number[]) => unknown>,
-  scratch: number, errorCode: number, failFirstTile = false): unknown {
+  scratch: number, thread: number, errorCode: number, failFirstTile = false): unknown {
   const kernel = kernels[dispatchableKernels[words[Word.kernel]]];
   const count = words[Word.argumentCount], tiles = words[Word.tileCount];
   const workItems = words[Word.workItems], align = words[Word.tileAlign], scratchArgument = words[Word.scratchArgument];
@@ -58,8 +90,8 @@ export function runTiles(words: Int32Array, argumentsView: Float64Array, kernels
   if (scratchArgument >= 0) args[scratchArgument] = scratch;
   let failure: unknown = undefined;
   for (;;) {
-    const tile = Atomics.add(words, Word.nextTile, 1);
-    if (tile >= tiles) return failure;
+    const tile = claimTile(words, thread);
+    if (tile < 0) return failure;
     if (failure === undefined) {
       const [begin, end] = tileRange(tile, tiles, workItems, align);
       args[count] = begin;

@@ -1,7 +1,7 @@
 // The worker pool: spawns kernel workers on the shared memory, hands them tiles through the job block, survives their faults.
 import { workerSource } from '../../generated/worker-source.js';
 import { TorchError } from '../../errors.js';
-import { Command, Word, argumentsOffsetBytes, dispatchableKernels, maximumArguments, maximumWorkers, runTiles, type DispatchableKernel } from './dispatch.js';
+import { Command, Word, argumentsOffsetBytes, dispatchableKernels, jobBlockBytes, maximumArguments, maximumWorkers, resetCursors, runTiles, type DispatchableKernel } from './dispatch.js';
 
 export class WorkerError extends TorchError {
   override name = 'WorkerError';
@@ -63,7 +63,7 @@ export class ThreadPool {
   constructor(options: PoolOptions) {
     this.#options = options;
     const buffer = options.memory.buffer;
-    this.#words = new Int32Array(buffer, options.jobBlock, argumentsOffsetBytes / 4);
+    this.#words = new Int32Array(buffer, options.jobBlock, jobBlockBytes / 4);
     this.#argumentsView = new Float64Array(buffer, options.jobBlock + argumentsOffsetBytes, maximumArguments);
     this.#scratch.push(options.allocateScratch());
   }
@@ -161,14 +161,18 @@ export class ThreadPool {
 
   /**
    * Runs kernel(...args, begin, end) over [0, workItems) in `tiles` tiles (boundaries at multiples of
-   * `align`) on the caller and the workers, and returns when every tile is done. A tile that threw, or a
-   * worker that stopped, surfaces as a WorkerError after the others finished; the pool goes on without it.
+   * `align`) on the caller and the workers, and returns when every tile is done. Each thread starts with its
+   * own contiguous share of the tiles (the caller the first) and then takes over what others left. A tile
+   * that threw, or a worker that stopped, surfaces as a WorkerError after the others finished; the pool goes
+   * on without it.
    */
   run(kernel: DispatchableKernel, args: readonly number[], workItems: number, tiles: number, align: number, scratchArgument: number): void {
     const words = this.#words;
     const fault = this.#pendingFault;
     this.#pendingFault = null;
     const live = this.#workers.filter((w): w is WorkerHandle => !!w);
+    // Shares go to worker slots, not to live workers, so a thread keeps its share while another one restarts.
+    const threadCount = 1 + (live.length ? live[live.length - 1].index + 1 : 0);
     // Odd generation: a job is being written; wait until no worker still reads the previous one.
     const generation = Atomics.add(words, Word.generation, 1) + 1;
     for (const worker of live) this.#waitFor(() => Atomics.load(words, Word.active + worker.index) === 0, Word.active + worker.index, worker);
@@ -176,19 +180,20 @@ export class ThreadPool {
     words[Word.argumentCount] = args.length;
     words[Word.workItems] = workItems;
     words[Word.tileCount] = tiles;
+    words[Word.threadCount] = threadCount;
     words[Word.tileAlign] = align;
     words[Word.scratchArgument] = scratchArgument;
     words[Word.command] = fault ? fault.command : Command.run;
     words[Word.faultWorker] = fault ? fault.worker : -1;
     words[Word.errorCode] = 0;
     for (let i = 0; i < args.length; i++) this.#argumentsView[i] = args[i];
-    Atomics.store(words, Word.nextTile, 0);
+    resetCursors(words, threadCount, tiles);
     Atomics.store(words, Word.tilesDone, 0);
     Atomics.store(words, Word.generation, generation + 1);
     Atomics.notify(words, Word.generation);
 
     // With a fault injected the caller stays out, so the targeted worker surely takes a tile.
-    const callerError = fault ? undefined : runTiles(words, this.#argumentsView, this.#options.kernels, this.#scratch[0], 1);
+    const callerError = fault ? undefined : runTiles(words, this.#argumentsView, this.#options.kernels, this.#scratch[0], 0, 1);
     const stalled = this.#waitForTiles(tiles, live);
     const errorCode = Atomics.load(words, Word.errorCode);
     if (callerError !== undefined) throw callerError;
