@@ -37,6 +37,11 @@ export function gemm_row_block(): i32 {
   return MR;
 }
 
+/** How many k blocks gemm_f32 sums for a depth of k (each at most KC deep, all but the last the same depth). */
+export function gemm_k_blocks(k: i32): i32 {
+  return (k + KC - 1) / KC;
+}
+
 // Byte offset of element (row, col) for element strides; i32 products wrap to the right usize for negative strides.
 // @ts-ignore: decorator
 @inline function byteOffset(row: i32, rowStride: i32, col: i32, colStride: i32): usize {
@@ -67,10 +72,7 @@ export function gemm_f32(
   const packedA = scratch + PACKED_B_BYTES;
   const edgeTile = packedA + PACKED_A_BYTES;
 
-  // Equal k blocks instead of KC-sized ones plus a short tail: a tail of a few k steps would pay the full cost of
-  // loading and storing C tiles for little arithmetic.
-  const kBlocks = (k + KC - 1) / KC;
-  const kcEven = (k + kBlocks - 1) / kBlocks;
+  const kcEven = evenKBlock(k);
 
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
@@ -86,6 +88,14 @@ export function gemm_f32(
       }
     }
   }
+}
+
+// Equal k blocks instead of KC-sized ones plus a short tail: a tail of a few k steps would pay the full cost of
+// loading and storing C tiles for little arithmetic.
+// @ts-ignore: decorator
+@inline function evenKBlock(k: i32): i32 {
+  const kBlocks = gemm_k_blocks(k);
+  return (k + kBlocks - 1) / kBlocks;
 }
 
 function zeroRows(c: usize, cRowStride: i32, n: i32, rowBegin: i32, rowEnd: i32): void {
@@ -385,4 +395,61 @@ export function gemm_f32_columns(
   gemm_f32(m, columnEnd - columnBegin, k, a, aRowStride, aColStride,
     b + (<usize>(columnBegin * bColStride) << 2), bRowStride, bColStride,
     c + (<usize>columnBegin << 2), cRowStride, accumulate, scratch, 0, m);
+}
+
+/**
+ * Split k, for products with few rows and a deep k (rows are too few to share out, and a column split makes every
+ * thread pack all of A): part p is k block p of gemm_f32 (p < gemm_k_blocks(k)). Work item p * nPadded + j (nPadded:
+ * n rounded up to 8) is column j of part p. Part 0 goes to C (added onto C when accumulating), part p >= 1 to
+ * partials + (p - 1) * m * n floats (row stride n); gemm_add_partials then adds them onto C in order. gemm_f32
+ * adds each k block's sum onto C the same way, so C gets bitwise the same values for any split of the items.
+ */
+export function gemm_f32_k_parts(
+  m: i32, n: i32, k: i32,
+  a: usize, aRowStride: i32, aColStride: i32,
+  b: usize, bRowStride: i32, bColStride: i32,
+  c: usize, cRowStride: i32, accumulate: i32, scratch: usize, partials: usize,
+  itemBegin: i32, itemEnd: i32,
+): void {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  const kcEven = evenKBlock(k);
+  const nPadded = ((n + NR - 1) / NR) * NR;
+  const parts = gemm_k_blocks(k);
+  for (let part = max(itemBegin, 0) / nPadded; part < parts && part * nPadded < itemEnd; part++) {
+    const columnBegin = max(itemBegin - part * nPadded, 0), columnEnd = min(itemEnd - part * nPadded, n);
+    if (columnEnd <= columnBegin) continue;
+    const p0 = part * kcEven;
+    const kc = min(kcEven, k - p0);
+    const aBlock = a + byteOffset(0, aRowStride, p0, aColStride);
+    const bBlock = b + byteOffset(p0, bRowStride, columnBegin, bColStride);
+    // One block deep (kc <= KC), so gemm_f32 runs it as exactly this one k block.
+    if (part == 0) {
+      gemm_f32(m, columnEnd - columnBegin, kc, aBlock, aRowStride, aColStride, bBlock, bRowStride, bColStride,
+        c + (<usize>columnBegin << 2), cRowStride, accumulate, scratch, 0, m);
+    } else {
+      const partial = partials + (<usize>(part - 1) * <usize>m * <usize>n << 2);
+      gemm_f32(m, columnEnd - columnBegin, kc, aBlock, aRowStride, aColStride, bBlock, bRowStride, bColStride,
+        partial + (<usize>columnBegin << 2), n, 0, scratch, 0, m);
+    }
+  }
+}
+
+/** C = partial[p] + C for p = 0 .. parts - 2 in order: the sums gemm_f32_k_parts left for k blocks 1 .. parts - 1. */
+export function gemm_add_partials(m: i32, n: i32, c: usize, cRowStride: i32, partials: usize, parts: i32): void {
+  for (let p = 0; p < parts - 1; p++) {
+    const partial = partials + (<usize>p * <usize>m * <usize>n << 2);
+    for (let i = 0; i < m; i++) {
+      const row = c + byteOffset(i, cRowStride, 0, 0);
+      const from = partial + (<usize>(i * n) << 2);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const at = <usize>j << 2;
+        v128.store(row + at, f32x4.add(v128.load(from + at), v128.load(row + at)));
+      }
+      for (; j < n; j++) {
+        const at = <usize>j << 2;
+        store<f32>(row + at, load<f32>(from + at) + load<f32>(row + at));
+      }
+    }
+  }
 }

@@ -40,6 +40,7 @@ describe('thread pool', () => {
   it('matmul in all its forms gives bitwise-equal results on 1 and 2 threads', async () => {
     torch.manualSeed(3);
     const a = torch.randn(301, 257), b = torch.randn(257, 263), batch = torch.randn(3, 67, 129), vector = torch.randn(257);
+    const wide = torch.randn(64, 1000), deep = torch.randn(1000, 100);
     const cases: (() => torch.Tensor)[] = [
       () => a.mm(b),
       () => a.t().t().mm(b.t().contiguous().t()),
@@ -47,12 +48,15 @@ describe('thread pool', () => {
       () => batch.matmul(batch.transpose(1, 2)),
       () => a.matmul(vector),
       () => a.narrow(0, 0, 37).mm(b), // few rows: columns are split instead
+      () => wide.mm(deep), // few rows, two k blocks: k is split (one block per thread), partial sums added in order
+      () => wide.mm(deep.t().contiguous().t()),
+      () => deep.t().mm(wide.t()).t(),
     ];
     for (const run of cases) {
       const [one, two] = await onOneAndTwoThreads(run);
       expectSameBits(two, one);
     }
-    torch.dispose(a, b, batch, vector);
+    torch.dispose(a, b, batch, vector, wide, deep);
   });
 
   it('tiles: every tile is claimed once, each thread starts on its own contiguous share, shares of absent threads are taken over', () => {

@@ -16,17 +16,9 @@ function checkMatrixOperand(x: unknown, where: string, name: string): Tensor {
   return x;
 }
 
-/**
- * C[m,n] = A[m,k] B[k,n] for matrices given by address and strides; rows split across threads at multiples
- * of the micro-kernel height so every thread count gives the same bits.
- */
+/** C[m,n] = A[m,k] B[k,n] for matrices given by address and strides (the runtime shares it among threads, same bits for any count). */
 function gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, bRow: number, bCol: number, c: number, cRow: number): void {
-  // Argument 12 is the packing scratch: each thread uses its own. With few rows, split columns instead,
-  // so each thread packs only its part of B (a row split would make every thread pack all of it).
-  const args = [m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, 0, wasm.gemmScratch];
-  const fewRows = m < 16 * wasm.gemmRowBlock && n >= 32;
-  if (fewRows) wasm.launch('gemm_f32_columns', args, n, (2 * m * k) / 40, 8, 12);
-  else wasm.launch('gemm_f32', args, m, (2 * n * k) / 40, wasm.gemmRowBlock, 12);
+  wasm.gemm(m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow);
 }
 
 export function mm(a: unknown, b: unknown): Tensor {

@@ -248,6 +248,47 @@ describe.each(variants)('gemm_f32 (%s build)', (variant) => {
     ), { numRuns: 300, seed: 20261127 });
   });
 
+  it('split k (gemm_f32_k_parts, any split of its items, then gemm_add_partials) is bitwise equal to one call', () => {
+    const exports = h.kernels.exports;
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1700 }),
+      fc.constantFrom(...layoutNames), fc.constantFrom(...layoutNames), fc.boolean(),
+      fc.uniqueArray(fc.nat(), { maxLength: 5 }), fc.nat(),
+      (m, n, k, aLayout, bLayout, accumulate, cutPicks, seed) => {
+        const t: Case = { m, n, k, aLayout, bLayout, accumulate };
+        const whole = prepare(h, t, seed);
+        run(h, t, whole);
+        const expected = new Uint32Array(cRegion(h, whole).buffer);
+        const split = prepare(h, t, seed);
+        const parts = exports.gemm_k_blocks(k);
+        const items = parts * Math.ceil(n / 8) * 8;
+        const partials = h.alloc((parts - 1) * m * n);
+        const bounds = [...new Set([0, ...cutPicks.map((c) => c % (items + 1)), items])].sort((x, y) => x - y);
+        // Out of order, as threads would finish.
+        for (let s = bounds.length - 2; s >= 0; s--) {
+          exports.gemm_f32_k_parts(m, n, k, split.a.pointer, split.a.rowStride, split.a.colStride, split.b.pointer, split.b.rowStride,
+            split.b.colStride, split.c, split.cRowStride, accumulate ? 1 : 0, h.scratch, partials, bounds[s], bounds[s + 1]);
+        }
+        exports.gemm_add_partials(m, n, split.c, split.cRowStride, partials, parts);
+        expect(new Uint32Array(cRegion(h, split).buffer)).toEqual(expected);
+      },
+    ), { numRuns: 120, seed: 7 });
+    // The lecture's layer: two k blocks, A row-major, B row-major and transposed.
+    for (const bLayout of ['rowMajor', 'colMajor'] as const) {
+      const t: Case = { m: 64, n: 100, k: 1000, bLayout };
+      const whole = prepare(h, t, 3);
+      run(h, t, whole);
+      const split = prepare(h, t, 3);
+      const partials = h.alloc(64 * 100);
+      for (const [begin, end] of [[104, 208], [0, 104]]) {
+        exports.gemm_f32_k_parts(64, 100, 1000, split.a.pointer, split.a.rowStride, split.a.colStride, split.b.pointer, split.b.rowStride,
+          split.b.colStride, split.c, split.cRowStride, 0, h.scratch, partials, begin, end);
+      }
+      exports.gemm_add_partials(64, 100, split.c, split.cRowStride, partials, 2);
+      expect(new Uint32Array(cRegion(h, split).buffer)).toEqual(new Uint32Array(cRegion(h, whole).buffer));
+    }
+  });
+
   it('property: splitting rows at multiples of gemm_row_block() is bitwise equal to one call', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 600 }),

@@ -5,7 +5,7 @@
 /** Kernels that may run on workers; a job names one by its index here. */
 export const dispatchableKernels = [
   'unary_f32', 'unary_i32', 'binary_f32', 'binary_i32', 'compare', 'where_select', 'convert', 'reduce', 'softmax_f32',
-  'gather', 'sequence', 'random_uniform_f32', 'random_normal_f32', 'random_int_i32', 'gemm_f32', 'gemm_f32_columns',
+  'gather', 'sequence', 'random_uniform_f32', 'random_normal_f32', 'random_int_i32', 'gemm_f32', 'gemm_f32_columns', 'gemm_f32_k_parts',
   'conv_im2col_f32', 'conv_col2im_f32', 'conv_im2col_unpadded_f32', 'conv_col2im_unpadded_f32', 'conv_rows_to_planes_f32', 'conv_planes_to_rows_f32',
   'conv_direct_f32', 'conv_direct_weight_f32', 'conv_bias_grad_f32',
   'max_pool2d_f32', 'max_pool2d_backward_f32', 'max_pool2d_backward_2x2_f32', 'avg_pool2d_f32', 'avg_pool2d_backward_f32',

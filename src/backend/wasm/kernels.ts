@@ -22,8 +22,12 @@ export interface Kernels {
     c: number, cRowStride: number, accumulate: number, scratch: number, rowBegin: number, rowEnd: number): void;
   gemm_f32_columns(m: number, n: number, k: number, a: number, aRowStride: number, aColStride: number, b: number, bRowStride: number, bColStride: number,
     c: number, cRowStride: number, accumulate: number, scratch: number, columnBegin: number, columnEnd: number): void;
+  gemm_f32_k_parts(m: number, n: number, k: number, a: number, aRowStride: number, aColStride: number, b: number, bRowStride: number, bColStride: number,
+    c: number, cRowStride: number, accumulate: number, scratch: number, partials: number, itemBegin: number, itemEnd: number): void;
+  gemm_add_partials(m: number, n: number, c: number, cRowStride: number, partials: number, parts: number): void;
   gemm_scratch_bytes(): number;
   gemm_row_block(): number;
+  gemm_k_blocks(k: number): number;
   conv_im2col_f32(col: number, x: number, desc: number, begin: number, end: number): void;
   conv_col2im_f32(dx: number, col: number, desc: number, begin: number, end: number): void;
   conv_im2col_unpadded_f32(col: number, x: number, desc: number, begin: number, end: number): void;

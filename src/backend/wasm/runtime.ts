@@ -18,6 +18,8 @@ const jobBlockAddress = 8192;
 const heapStart = 65536;
 /** Work below this many nanoseconds (estimated) runs on the calling thread: waking workers costs more. */
 const parallelThresholdNs = 40_000;
+/** The packed GEMM's speed on one thread (relaxed SIMD), in flops per nanosecond, for launch estimates. */
+const gemmFlopsPerNs = 40;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -137,11 +139,6 @@ export class WasmRuntime {
     return address;
   }
 
-  /** The calling thread's GEMM packing scratch. */
-  get gemmScratch(): number {
-    return this.pool.callerScratch();
-  }
-
   /**
    * Runs kernel(...args, begin, end) over [0, workItems): on this thread when the estimated work
    * (nsPerItem each) is small, else in tiles on the pool. Tile boundaries are multiples of `align`;
@@ -157,6 +154,47 @@ export class WasmRuntime {
     // GEMM tiles repack B, so one tile per thread; other kernels take a few per thread to balance load.
     const tiles = Math.min(Math.ceil(workItems / align), scratchArgument >= 0 ? threads : threads * 4);
     this.pool.run(kernel, args, workItems, tiles, align, scratchArgument);
+  }
+
+  /**
+   * C[m,n] = A[m,k] B[k,n] for matrices given by byte address and element strides, on this thread or shared
+   * among the pool's. Every split gives the same bits: each element of C is summed over the same k blocks by
+   * the same micro-kernel, whatever thread computes it.
+   */
+  gemm(m: number, n: number, k: number, a: number, aRow: number, aCol: number, b: number, bRow: number, bCol: number, c: number, cRow: number): void {
+    const threads = this.pool.threads;
+    const scratch = this.pool.callerScratch();
+    const nsPerColumn = (2 * m * k) / gemmFlopsPerNs;
+    if (threads === 1 || n * nsPerColumn < parallelThresholdNs) {
+      this.kernels.gemm_f32(m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, 0, scratch, 0, m);
+      return;
+    }
+    // Argument 12 is the packing scratch: each thread uses its own.
+    const args = [m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, 0, scratch];
+    const fewRows = m < 16 * this.gemmRowBlock;
+    const kBlocks = this.kernels.gemm_k_blocks(k);
+    if (fewRows && kBlocks >= 2 && kBlocks <= threads) {
+      // Few rows and a deep k (a batch times a wide layer): each thread takes one k block, packing only its
+      // slice of A and B (split rows or columns would make every thread pack all of B or of A). A weight's
+      // rows are then read by the thread whose share of the elementwise ops (its update) they fall in.
+      const columnTiles = Math.floor(threads / kBlocks);
+      const paddedColumns = Math.ceil(n / 8) * 8;
+      const partialBytes = 4 * (kBlocks - 1) * m * n;
+      const partials = this.allocator.allocate(partialBytes);
+      try {
+        this.pool.run('gemm_f32_k_parts', [...args, partials], kBlocks * paddedColumns, kBlocks * columnTiles, 8, 12);
+        this.kernels.gemm_add_partials(m, n, c, cRow, partials, kBlocks);
+      } finally {
+        this.allocator.free(partials, partialBytes);
+      }
+    } else if (fewRows && n >= 32) {
+      // Few rows: split columns, so each thread packs only its part of B (a row split would make every thread
+      // pack all of it); one tile per thread, each packs all of A.
+      this.pool.run('gemm_f32_columns', args, n, Math.min(Math.ceil(n / 8), threads), 8, 12);
+    } else {
+      // Rows split at multiples of the micro-kernel height; one tile per thread, each packs all of B.
+      this.pool.run('gemm_f32', args, m, Math.min(Math.ceil(m / this.gemmRowBlock), threads), this.gemmRowBlock, 12);
+    }
   }
 
   info(): BackendInfo {
