@@ -1,5 +1,6 @@
-// Matrix products: mm, bmm and matmul's 1-D/2-D/batched rules, all on the packed GEMM kernel; transposes are read in place.
+// Matrix products: mm, bmm and matmul's 1-D/2-D/batched rules, on the packed GEMM kernel (CPU) or the tiled WGSL GEMM (webgpu); transposes are read in place.
 import { wasm } from '../backend/wasm/device.js';
+import * as gpu from '../backend/webgpu/matmul.js';
 import { torchName } from '../dtype.js';
 import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
 import { Tensor } from '../tensor.js';
@@ -7,7 +8,7 @@ import { fill_ } from './elementwise.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
 import { record } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
-import { addressOf, broadcastShapes, describeValue, emptyTensor, formatShape, numelOf } from './support.js';
+import { addressOf, broadcastShapes, describeValue, emptyTensor, formatShape, numelOf, sameDevice } from './support.js';
 
 function checkMatrixOperand(x: unknown, where: string, name: string): Tensor {
   if (!(x instanceof Tensor)) throw new ArgumentError(`${where}: ${name} must be a tensor, got ${describeValue(x)}`);
@@ -27,8 +28,10 @@ export function mm(a: unknown, b: unknown): Tensor {
   if (right.dim() !== 2) throw new ShapeError(`mm: mat2 must be a matrix, got a ${right.dim()}-D tensor of shape ${formatShape(right.shape)}`);
   const [m, k] = left.shape, [k2, n] = right.shape;
   if (k !== k2) throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n})`);
-  const out = emptyTensor([m, n], 'float32');
-  if (k === 0) fill_(out, 0);
+  const device = sameDevice('mm', left, right);
+  const out = emptyTensor([m, n], 'float32', device);
+  if (device === 'webgpu') gpu.matmul(out, left, right);
+  else if (k === 0) fill_(out, 0);
   else if (m > 0 && n > 0) gemm(m, n, k, addressOf(left), left.strides[0], left.strides[1], addressOf(right), right.strides[0], right.strides[1], addressOf(out), n);
   record('MmBackward0', [left, right], [out], () => derivatives.matmul(left.shape, right.shape), () => [left, right]);
   return out;
@@ -43,8 +46,11 @@ function batchedProduct(left: Tensor, right: Tensor, where: string): Tensor {
   }
   const leftBatch = left.shape.slice(0, -2), rightBatch = right.shape.slice(0, -2);
   const batch = broadcastShapes(leftBatch, rightBatch);
-  const out = emptyTensor([...batch, m, n], 'float32');
+  const device = sameDevice(where, left, right);
+  const out = emptyTensor([...batch, m, n], 'float32', device);
   record(where === 'bmm' ? 'BmmBackward0' : 'MatmulBackward0', [left, right], [out], () => derivatives.matmul(left.shape, right.shape), () => [left, right]);
+  // One dispatch walks the whole (broadcast) batch; k = 0 writes zeros there too.
+  if (device === 'webgpu') { gpu.matmul(out, left, right); return out; }
   const batches = numelOf(batch);
   if (k === 0) { fill_(out, 0); return out; }
   if (batches === 0 || m === 0 || n === 0) return out;
