@@ -395,20 +395,92 @@ export class Module extends CallableObject {
   }
 
   /**
-   * Moves parameters and buffers to a device or dtype. 'cpu' (the WebAssembly device) and 'float32' are
-   * what exists: they are no-ops; other devices throw until they arrive. Returns this.
+   * Moves parameters and buffers to a device ('cpu', 'webgpu') or dtype ('float32'). As in PyTorch, do it
+   * before making the optimizer: the parameters are new tensors on the new device (the old ones are
+   * disposed, so an optimizer holding them refuses to step). Their gradients move with them. A move from
+   * 'webgpu' to 'cpu' reads the GPU, which is asynchronous: use `await model.toAsync('cpu')`. Returns this.
    */
   to(target: DeviceOrDtype): this {
+    const device = this.#checkTarget(target, 'to');
+    if (device === undefined) return this;
+    const pairs: [Tensor, Tensor][] = [];
+    try {
+      for (const tensor of this.#tensorsToMove()) pairs.push([tensor, noGrad(() => tensor.to(device))]);
+    } catch (error) {
+      for (const [tensor, copy] of pairs) if (copy !== tensor) copy.dispose();
+      throw error;
+    }
+    return this.#moveAll(pairs);
+  }
+
+  /** to(device) for every pair of devices (a 'webgpu' → 'cpu' move waits for the GPU). */
+  async toAsync(target: DeviceOrDtype): Promise<this> {
+    const device = this.#checkTarget(target, 'toAsync');
+    if (device === undefined) return this;
+    // Read everything first, then swap, so a failed read leaves the module as it was.
+    const pairs: [Tensor, Tensor][] = [];
+    for (const tensor of this.#tensorsToMove()) pairs.push([tensor, await noGrad(() => tensor.toAsync(device))]);
+    return this.#moveAll(pairs);
+  }
+
+  /** Every parameter, its gradient, and every buffer of the tree, each once (tied weights are one tensor). */
+  #tensorsToMove(): Tensor[] {
+    const tensors = new Set<Tensor>();
+    for (const module of this.modules()) {
+      for (const [, tensor] of module.#ownTensors()) {
+        tensors.add(tensor);
+        if (tensor.grad) tensors.add(tensor.grad);
+      }
+    }
+    return [...tensors];
+  }
+
+  /** Swaps each tensor for its moved copy in every module that holds it; parameters stay Parameters. */
+  #moveAll(pairs: [Tensor, Tensor][]): this {
+    const moved = new Map(pairs);
+    const replacements = new Map<Tensor, Tensor>();
+    for (const module of this.modules()) {
+      const fields = module as unknown as Record<string, unknown>;
+      for (const [name, tensor] of module.#ownTensors()) {
+        let replacement = replacements.get(tensor);
+        if (replacement === undefined) {
+          const copy = moved.get(tensor)!;
+          if (copy === tensor) continue;
+          if (tensor instanceof Parameter) {
+            const parameter = new Parameter(copy, tensor.requiresGrad);
+            const grad = tensor.grad && moved.get(tensor.grad);
+            if (grad) parameter.grad = grad;
+            copy.dispose();
+            replacement = parameter;
+          } else {
+            replacement = keep(copy);
+          }
+          replacements.set(tensor, replacement);
+        }
+        fields[name] = replacement;
+      }
+    }
+    // The old tensors go last: a tied weight is replaced everywhere before it is freed.
+    for (const tensor of replacements.keys()) tensor.dispose();
+    return this;
+  }
+
+  #checkTarget(target: DeviceOrDtype, where: string): 'cpu' | 'webgpu' | undefined {
     const { device, dtype } = typeof target === 'string'
       ? (target === 'float32' || target === 'int32' || target === 'bool' ? { device: undefined, dtype: target } : { device: target, dtype: undefined })
       : target ?? {};
-    if (device !== undefined && device !== 'cpu') {
-      throw new DeviceError(`${this.constructor.name}.to: device ${JSON.stringify(device)} is not available; modules live on 'cpu' (the WebAssembly device) for now`);
+    if (device !== undefined && device !== 'cpu' && device !== 'webgpu') {
+      throw new DeviceError(`${this.constructor.name}.${where}: unknown device ${JSON.stringify(device)}, expected 'cpu' or 'webgpu'`);
     }
     if (dtype !== undefined && dtype !== 'float32') {
       throw new DtypeError(`nn.Module.to only accepts floating point dtypes, but got desired dtype=${dtype}`);
     }
-    return this;
+    return device;
+  }
+
+  /** This module's own parameters and buffers as [field name, tensor]. */
+  #ownTensors(): [string, Tensor][] {
+    return [...this.#ownParameters(), ...this.#ownBuffers().map(([name, tensor]) => [name, tensor] as [string, Tensor])];
   }
 
   cpu(): this { return this.to('cpu'); }

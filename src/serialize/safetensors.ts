@@ -6,7 +6,7 @@
 // byte-identical to the reference's for the same tensors (metadata keys, a hash map there, are sorted here).
 import { wasm } from '../backend/wasm/device.js';
 import type { Dtype } from '../dtype.js';
-import { ArgumentError, DtypeError } from '../errors.js';
+import { ArgumentError, DeviceError, DtypeError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { addressOf, describeValue, emptyTensor, formatShape, isContiguous, numelOf } from '../ops/support.js';
 
@@ -54,6 +54,11 @@ export interface SaveOptions {
 export function save(stateDict: Record<string, Tensor> | Map<string, Tensor>, options: SaveOptions = {}): Uint8Array {
   const entries = readStateDict(stateDict);
   const metadata = readMetadata(options);
+  const onGpu = entries.find(([, tensor]) => tensor.device !== 'cpu');
+  if (onGpu) {
+    throw new DeviceError(`save: tensor '${onGpu[0]}' is on '${onGpu[1].device}', which is read asynchronously; ` +
+      "move the model first with await model.toAsync('cpu') (or each tensor with await t.toAsync('cpu'))");
+  }
   entries.sort(([leftName, left], [rightName, right]) =>
     formatOrder.indexOf(formatDtypeOf(right.dtype)) - formatOrder.indexOf(formatDtypeOf(left.dtype)) || compareUtf8(leftName, rightName));
   // The header is built by hand so its key order is the reference's whatever the names (JavaScript objects

@@ -27,6 +27,11 @@ function sizeClass(bytes: number): number {
 export class WebgpuDevice {
   readonly device: GPUDevice;
   readonly adapterInfo: string;
+  /**
+   * The GPU instance and adapter the device came from, held for the device's lifetime: in Node (dawn.node)
+   * collecting either tears down the instance under a live device and aborts the process.
+   */
+  readonly #owners: readonly unknown[];
   #pipelines = new Map<string, GPUComputePipeline>();
   #freeBuffers = new Map<number, GPUBuffer[]>();
   #encoder: GPUCommandEncoder | null = null;
@@ -39,8 +44,9 @@ export class WebgpuDevice {
   #liveBytes = 0;
   #pooledBytes = 0;
 
-  constructor(device: GPUDevice, adapterInfo: string) {
+  constructor(device: GPUDevice, adapterInfo: string, owners: readonly unknown[]) {
     this.device = device;
+    this.#owners = owners;
     this.adapterInfo = adapterInfo;
     this.#paramRing = device.createBuffer({ size: paramRingBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     void device.lost.then((info) => {
@@ -263,7 +269,7 @@ async function acquire(): Promise<WebgpuDevice | null> {
     });
     const info = (adapter as { info?: GPUAdapterInfo }).info;
     const description = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
-    return new WebgpuDevice(device, description || 'unknown adapter');
+    return new WebgpuDevice(device, description || 'unknown adapter', [gpu, adapter]);
   } catch (error) {
     unavailableReason = `requesting a WebGPU device failed: ${(error as Error).message}`;
     return null;

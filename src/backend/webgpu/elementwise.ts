@@ -42,8 +42,30 @@ fn logExact(x: f32) -> f32 {
 }
 fn sqrtExact(x: f32) -> f32 {
   if (isNan(x) || x < 0.0) { return nan(); }
-  if (isInf(x)) { return x; }
+  if (isInf(x) || x == 0.0) { return x; }
   return sqrt(x);
+}
+fn rsqrtExact(x: f32) -> f32 {
+  // 1/sqrt(±0) is ±Inf, as on the CPU (division by zero is not defined in WGSL).
+  if (x == 0.0) { return bitcast<f32>((bitcast<u32>(x) & 0x80000000u) | infBits); }
+  return 1.0 / sqrtExact(x);
+}
+// sin and cos with Cody-Waite reduction by pi/2 and Cephes' float polynomials: WGSL's builtins only promise
+// an absolute error of 2^-11 (SwiftShader's sin(1) is off by 2e-5).
+fn sinCos(x: f32) -> vec2f {
+  // Past 2^16 the two-part reduction loses every bit: fall back to the builtins there (a documented gap).
+  if (abs(x) > 65536.0) { return vec2f(sin(x), cos(x)); }
+  let quadrant = round(x * 0.63661977236758134);
+  let r = (x - quadrant * 1.5707963705062866) + quadrant * 4.3711388286737929e-8;
+  let r2 = r * r;
+  let s = r + r * r2 * (-1.6666654611e-1 + r2 * (8.3321608736e-3 + r2 * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * r2 + r2 * r2 * (4.166664568298827e-2 + r2 * (-1.388731625493765e-3 + r2 * 2.443315711809948e-5));
+  switch (i32(quadrant) & 3) {
+    case 0: { return vec2f(s, c); }
+    case 1: { return vec2f(c, -s); }
+    case 2: { return vec2f(-s, -c); }
+    default: { return vec2f(-c, s); }
+  }
 }
 fn powExact(x: f32, y: f32) -> f32 {
   if (y == 0.0 || x == 1.0) { return 1.0; }
@@ -63,6 +85,7 @@ fn powExact(x: f32, y: f32) -> f32 {
     return select(result, 1.0 / result, y < 0.0);
   }
   let ax = abs(x);
+  let negative = x < 0.0 || (x == 0.0 && (bitcast<u32>(x) >> 31u) == 1u);
   if (isInf(y)) {
     if (ax == 1.0) { return 1.0; }
     return select(0.0, inf(), (ax > 1.0) == (y > 0.0));
@@ -71,8 +94,9 @@ fn powExact(x: f32, y: f32) -> f32 {
   if (ax == 0.0) { r = select(inf(), 0.0, y > 0.0); }
   else if (isInf(ax)) { r = select(0.0, inf(), y > 0.0); }
   else { r = exp2(y * log2(ax)); }
-  if (x < 0.0 || (x == 0.0 && (bitcast<u32>(x) >> 31u) == 1u)) {
-    if (!yInteger) { return select(nan(), r, x == 0.0); }
+  if (negative) {
+    // A negative finite base with a non-integer exponent has no real power; -0 and -Inf follow C's pow.
+    if (!yInteger) { return select(nan(), r, x == 0.0 || isInf(x)); }
     let odd = abs(y) < 16777216.0 && (i32(abs(y)) & 1) == 1;
     return select(r, -r, odd);
   }
@@ -87,14 +111,14 @@ function unaryFloat(op: number): string {
     case UnaryOp.exp: return 'select(exp(x), x, isNan(x))';
     case UnaryOp.log: return 'logExact(x)';
     case UnaryOp.sqrt: return 'sqrtExact(x)';
-    case UnaryOp.rsqrt: return 'select(1.0 / sqrtExact(x), inf(), x == 0.0)';
+    case UnaryOp.rsqrt: return 'rsqrtExact(x)';
     case UnaryOp.sigmoid: return 'sigmoidStable(x)';
     case UnaryOp.tanh: return 'tanhStable(x)';
     case UnaryOp.relu: return 'select(x, 0.0, x < 0.0)';
     case UnaryOp.gelu: return '0.5 * x * (1.0 + erfApprox(x * 0.7071067811865476))';
     case UnaryOp.geluTanh: return '0.5 * x * (1.0 + tanhStable(0.7978845608028654 * (x + 0.044715 * x * x * x)))';
-    case UnaryOp.sin: return 'select(sin(x), nan(), isInf(x))';
-    case UnaryOp.cos: return 'select(cos(x), nan(), isInf(x))';
+    case UnaryOp.sin: return 'select(sinCos(x).x, nan(), isInf(x) || isNan(x))';
+    case UnaryOp.cos: return 'select(sinCos(x).y, nan(), isInf(x) || isNan(x))';
     case UnaryOp.floor: return 'floor(x)';
     case UnaryOp.ceil: return 'ceil(x)';
     case UnaryOp.round: return 'round(x)';
@@ -171,14 +195,16 @@ fn remainderInt(x: i32, y: i32) -> i32 {
 }
 `;
 
-function compareExpression(op: number): string {
+function compareExpression(op: number, float: boolean): string {
+  // Compilers may assume no NaN: every float comparison is false with a NaN (ne true), tested on the bits.
+  const ordered = float ? ' && !isNan(x) && !isNan(y)' : '';
   switch (op) {
-    case CompareOp.eq: return 'x == y';
-    case CompareOp.ne: return 'x != y';
-    case CompareOp.lt: return 'x < y';
-    case CompareOp.le: return 'x <= y';
-    case CompareOp.gt: return 'x > y';
-    case CompareOp.ge: return 'x >= y';
+    case CompareOp.eq: return `(x == y${ordered})`;
+    case CompareOp.ne: return float ? '(x != y || isNan(x) || isNan(y))' : 'x != y';
+    case CompareOp.lt: return `(x < y${ordered})`;
+    case CompareOp.le: return `(x <= y${ordered})`;
+    case CompareOp.gt: return `(x > y${ordered})`;
+    case CompareOp.ge: return `(x >= y${ordered})`;
     default: throw new Error(`webgpu: unknown comparison ${op}`);
   }
 }
@@ -272,7 +298,7 @@ export function binary(op: number, out: Tensor, a: ElementwiseOperand, b: Elemen
 
 /** out (bool) = a op b, both read as `dtype`. */
 export function compare(op: number, dtype: Dtype, out: Tensor, a: ElementwiseOperand, b: ElementwiseOperand): void {
-  launch(out, [{ value: a, dtype }, { value: b, dtype }], compareExpression(op), '', [0, 0], 'f32');
+  launch(out, [{ value: a, dtype }, { value: b, dtype }], compareExpression(op, dtype === 'float32'), '', [0, 0], 'f32');
 }
 
 /** out = condition ? a : b, words copied as they are (a and b already have out's dtype). */
@@ -286,6 +312,8 @@ export function convert(out: Tensor, source: ElementwiseOperand, sourceDtype: Dt
   if (sourceDtype === out.dtype) expression = 'x';
   else if (out.dtype === 'bool') expression = sourceDtype === 'float32' ? '(x != 0.0 || isNan(x))' : 'x != 0';
   else if (out.dtype === 'float32') expression = sourceDtype === 'bool' ? 'select(0.0, 1.0, x)' : 'f32(x)';
-  else expression = sourceDtype === 'bool' ? 'select(0, 1, x)' : 'select(i32(clamp(x, -2147483648.0, 2147483520.0)), 0, isNan(x))';
+  // float32 → int32 truncates and saturates, NaN gives 0, as the CPU's i32.trunc_sat.
+  else expression = sourceDtype === 'bool' ? 'select(0, 1, x)'
+    : 'select(select(select(i32(x), -2147483647 - 1, x <= -2147483648.0), 2147483647, x >= 2147483648.0), 0, isNan(x))';
   launch(out, [{ value: source, dtype: sourceDtype }], expression, '', [0, 0], 'f32');
 }
