@@ -109,9 +109,14 @@ export function wgslType(dtype: Dtype): string {
   }
 }
 
-/** The GPU buffer of a tensor on 'webgpu' (callers have checked the device). */
+/**
+ * The GPU buffer of a tensor on 'webgpu' (callers have checked the device). A tensor from a device that was
+ * lost (and perhaps replaced since) is refused here, the one place every kernel operand passes.
+ */
 export function bufferOf(tensor: Tensor): GPUBuffer {
-  return tensor.storage.buffer!;
+  const storage = tensor.storage;
+  storage.gpu!.checkAlive();
+  return storage.buffer!;
 }
 
 /** The u32 bits of a number stored as `dtype` (scalars travel in the parameter block). */
