@@ -19,6 +19,8 @@ export function chromiumPath() {
  * hosts. Playwright already gives each launch a fresh profile (it refuses --user-data-dir in args).
  */
 export const chromiumArguments = [
+  // WebGPU on SwiftShader (Chromium's software Vulkan) even with --disable-gpu: the WebGPU tests need it.
+  '--enable-unsafe-webgpu',
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
 ];

@@ -23,11 +23,17 @@ export const coreFiles = [
   'test/errors.test.ts', 'test/hostile-input.test.ts',
 ];
 
+/**
+ * The WebGPU suites (SwiftShader in Chromium, --enable-unsafe-webgpu): run in the isolated page only, as the
+ * device does not depend on isolation and SwiftShader is slow on two cores.
+ */
+export const webgpuFiles = ['test/webgpu/*.test.ts'];
+
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   server: { headers: isolated ? isolationHeaders : {}, host: '127.0.0.1' },
   test: {
-    include: [...coreFiles, 'test/browser/**/*.spec.ts'],
+    include: [...coreFiles, ...(isolated ? webgpuFiles : []), 'test/browser/**/*.spec.ts'],
     testTimeout: 60_000,
     provide: { isolated },
     // One file at a time: the machine has 2 cores, and each file's runtime starts its own kernel workers.
