@@ -51,7 +51,6 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     let flags = 0;
     if (group.maximize) flags |= UpdateFlag.maximize;
     if (group.weightDecay !== 0) flags |= UpdateFlag.weightDecay;
-    this.launch('adagrad_f32', [Optimizer.addressOrZero(param), Optimizer.addressOrZero(grad), Optimizer.addressOrZero(state.sum),
-      group.weightDecay, -clr, group.eps, flags], param.numel(), 0.5);
+    this.launchUpdate('adagrad', [param, grad, state.sum], [group.weightDecay, -clr, group.eps], flags, 0.5);
   }
 }

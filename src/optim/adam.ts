@@ -54,12 +54,10 @@ export abstract class AdamBase extends Optimizer<AdamOptions> {
     if (this.decoupled) flags |= UpdateFlag.decoupledDecay;
     else if (group.weightDecay !== 0) flags |= UpdateFlag.weightDecay;
     if (group.amsgrad) flags |= UpdateFlag.amsgrad;
-    this.launch('adam_f32', [
-      Optimizer.addressOrZero(param), Optimizer.addressOrZero(grad), Optimizer.addressOrZero(state.expAvg), Optimizer.addressOrZero(state.expAvgSq),
-      group.amsgrad ? Optimizer.addressOrZero(state.maxExpAvgSq) : 0,
+    this.launchUpdate('adam', [param, grad, state.expAvg, state.expAvgSq, group.amsgrad ? state.maxExpAvgSq : null], [
       beta1, 1 - beta1, beta2, 1 - beta2, group.weightDecay, 1 - group.lr * group.weightDecay,
-      -stepSize, Math.sqrt(biasCorrection2), group.eps, flags,
-    ], param.numel(), 1);
+      -stepSize, Math.sqrt(biasCorrection2), group.eps,
+    ], flags, 1);
   }
 }
 

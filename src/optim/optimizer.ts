@@ -1,15 +1,17 @@
 // torch.optim.Optimizer: parameter groups, per-parameter state, step/zeroGrad, stateDict/loadStateDict; subclasses supply one fused update.
 import { wasm } from '../backend/wasm/device.js';
 import type { DispatchableKernel } from '../backend/wasm/dispatch.js';
-import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
+import * as gpu from '../backend/webgpu/optim.js';
+import { ArgumentError, DeviceError, DtypeError, ShapeError } from '../errors.js';
 import { AutogradError } from '../autograd/engine.js';
 import { enableGrad, noGrad } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../scope.js';
-import { full, tensor } from '../ops/factories.js';
-import { addressOf, describeValue, formatShape, isContiguous, sameShape } from '../ops/support.js';
+import { tensor } from '../ops/factories.js';
+import { fill_ } from '../ops/elementwise.js';
+import { addressOf, describeValue, emptyTensor, formatShape, isContiguous, sameShape } from '../ops/support.js';
 
-/** Flag bits of the fused update kernels: mirrored in assembly/optim.ts. */
+/** Flag bits of the fused update kernels: mirrored in assembly/optim.ts and src/backend/webgpu/optim.ts. */
 export const UpdateFlag = {
   maximize: 1, weightDecay: 2, momentum: 4, nesterov: 8, firstStep: 16, decoupledDecay: 32, amsgrad: 64, centered: 128,
 } as const;
@@ -49,6 +51,20 @@ const groupKeysOfOptimizer = new Set(['params', 'initialLr']);
 
 function snakeToCamel(name: string): string {
   return name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** A new float32 tensor shaped like `param`, on its device, filled with `value`. */
+function filledLike(param: Tensor, value: number): Tensor {
+  const out = emptyTensor(param.shape, 'float32', param.device);
+  fill_(out, value);
+  out.storage.version = 0; // a new tensor's fill is not an in-place change anyone saw
+  return out;
+}
+
+/** A float32 copy of a loaded state tensor on its parameter's device (an upload when it comes from the CPU). */
+function copyTo(value: Tensor, param: Tensor): Tensor {
+  if (value.device !== param.device) return value.to({ dtype: 'float32', device: param.device });
+  return value.dtype === 'float32' ? value.clone() : value.to('float32');
 }
 
 /**
@@ -103,19 +119,25 @@ export abstract class Optimizer<Options extends object> {
   /** Runs the fused kernel: param, grad (contiguous float32) and state buffers updated in place. */
   protected abstract update(param: Tensor, grad: Tensor, state: ParameterState, group: ParamGroup<Options>): void;
 
-  /** Launches an update kernel over the parameter's elements (tiles on the pool when large). */
-  protected launch(kernel: DispatchableKernel, args: number[], elements: number, nsPerElement: number): void {
-    wasm.launch(kernel, args, elements, nsPerElement, 4);
+  /**
+   * Runs the fused update `kernel` over the parameter (tensors[0]) in place, on the parameter's device: the
+   * CPU kernel `<kernel>_f32` (tiles on the pool when large) or its WGSL twin. Tensors in the CPU kernel's
+   * order, null (or a number) for a buffer not in use (the kernel never touches it); then its scalars and flags.
+   */
+  protected launchUpdate(kernel: gpu.UpdateKernel, tensors: readonly (Tensor | number | null | undefined)[], scalars: readonly number[], flags: number,
+    nsPerElement: number): void {
+    const param = tensors[0] as Tensor;
+    if (param.device === 'webgpu') {
+      gpu.update(kernel, tensors.map((value) => (value instanceof Tensor ? value : null)), scalars, flags);
+      return;
+    }
+    const addresses = tensors.map((value) => (value instanceof Tensor ? addressOf(value) : 0));
+    wasm.launch(`${kernel}_f32` as DispatchableKernel, [...addresses, ...scalars, flags], param.numel(), nsPerElement, 4);
   }
 
-  /** A zero-filled state buffer shaped like the parameter, owned by the optimizer (escapes any tidy). */
+  /** A state buffer shaped like the parameter, on its device, filled with `value`, owned by the optimizer (escapes any tidy). */
   protected buffer(param: Tensor, value = 0): Tensor {
-    return keep(full(param.shape.slice(), value));
-  }
-
-  /** The address of a state buffer (or 0 for one not in use: the kernel never touches it). */
-  protected static addressOrZero(buffer: Tensor | number | null | undefined): number {
-    return buffer instanceof Tensor ? addressOf(buffer) : 0;
+    return keep(filledLike(param, value));
   }
 
   // ------------------------------------------------------------------------------ public API
@@ -138,6 +160,9 @@ export abstract class Optimizer<Options extends object> {
         const grad = param.grad;
         if (grad === null) continue;
         void grad.storage;
+        if (grad.device !== param.device) {
+          throw new DeviceError(`${this.#name}.step: a parameter on '${param.device}' has a grad on '${grad.device}'; they must be on one device`);
+        }
         if (grad.dtype !== 'float32' || !sameShape(grad.shape, param.shape)) {
           throw new ShapeError(`${this.#name}.step: a parameter of shape ${formatShape(param.shape)} has a grad of shape ${formatShape(grad.shape)} (${grad.dtype})`);
         }
@@ -177,7 +202,7 @@ export abstract class Optimizer<Options extends object> {
           // A parameter owns its grad (as dispose() of a leaf frees it), so dropping it frees it now.
           param.grad = null;
           grad.dispose();
-          if (!setToNone) param.grad = keep(full(param.shape.slice(), 0));
+          if (!setToNone) param.grad = keep(filledLike(param, 0));
         } else {
           noGrad(() => grad.zero_());
         }
@@ -274,6 +299,11 @@ export abstract class Optimizer<Options extends object> {
               `${isStep ? 'one element' : formatShape(param.shape)} (the parameter's shape)`);
           }
           if (value.dtype === 'bool') throw new DtypeError(`${where}: state[${key}].${name} is a bool tensor, expected float32`);
+          // State is copied to its parameter's device; reading a GPU tensor back is asynchronous, so that way is refused.
+          if (value.device === 'webgpu' && (isStep || param.device !== 'webgpu')) {
+            throw new DeviceError(`${where}: state[${key}].${name} is on 'webgpu' but ${isStep ? 'step counts are read on the CPU' : "its parameter is on 'cpu'"}; ` +
+              "move the state dict's tensors with await t.toAsync('cpu') first");
+          }
         } else if (name !== 'step') {
           // Buffers are read and written by the fused kernels through their address: a number has none.
           if (value !== null) throw new ArgumentError(`${where}: state[${key}].${name} must be a tensor of the parameter's shape or null, got ${describeValue(value)}`);
@@ -289,7 +319,7 @@ export abstract class Optimizer<Options extends object> {
       const entry: ParameterState = {};
       for (const [name, value] of Object.entries(values)) {
         if (name === 'step') entry[name] = value instanceof Tensor ? Number(value.item()) : value;
-        else entry[name] = value instanceof Tensor ? keep(noGrad(() => (value.dtype === 'float32' ? value.clone() : value.to('float32')))) : value;
+        else entry[name] = value instanceof Tensor ? keep(noGrad(() => copyTo(value, param))) : value;
       }
       this.state.set(param, entry);
     }

@@ -48,10 +48,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     if (group.weightDecay !== 0) flags |= UpdateFlag.weightDecay;
     if (group.centered) flags |= UpdateFlag.centered;
     if (group.momentum > 0) flags |= UpdateFlag.momentum;
-    this.launch('rmsprop_f32', [
-      Optimizer.addressOrZero(param), Optimizer.addressOrZero(grad), Optimizer.addressOrZero(state.squareAvg),
-      group.centered ? Optimizer.addressOrZero(state.gradAvg) : 0, group.momentum > 0 ? Optimizer.addressOrZero(state.momentumBuffer) : 0,
-      group.alpha, 1 - group.alpha, group.eps, group.weightDecay, group.momentum, -group.lr, flags,
-    ], param.numel(), 1);
+    this.launchUpdate('rmsprop', [param, grad, state.squareAvg, group.centered ? state.gradAvg : null, group.momentum > 0 ? state.momentumBuffer : null],
+      [group.alpha, 1 - group.alpha, group.eps, group.weightDecay, group.momentum, -group.lr], flags, 1);
   }
 }

@@ -56,7 +56,6 @@ export class SGD extends Optimizer<SGDOptions> {
         flags |= UpdateFlag.firstStep;
       }
     }
-    this.launch('sgd_f32', [Optimizer.addressOrZero(param), Optimizer.addressOrZero(grad), Optimizer.addressOrZero(state.momentumBuffer),
-      -group.lr, group.momentum, 1 - group.dampening, group.weightDecay, flags], param.numel(), 0.5);
+    this.launchUpdate('sgd', [param, grad, state.momentumBuffer], [-group.lr, group.momentum, 1 - group.dampening, group.weightDecay], flags, 0.5);
   }
 }
