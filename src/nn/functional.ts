@@ -439,6 +439,9 @@ function checkClassTargets(input: Tensor, target: Tensor, ignoreIndex: number, w
     throw new ShapeError(`${where}: Expected target size ${formatShape(expected)}, got ${formatShape(target.shape)} (input ${formatShape(input.shape)})`);
   }
   const classes = input.shape[classDim];
+  // GPU targets are not read back (that would wait for the GPU): out-of-range classes are not reported there, as
+  // CUDA reports them only asynchronously, and the ignore mask is always applied (the same result when none is ignored).
+  if (target.device !== 'cpu') return true;
   let ignored = false;
   for (const value of target.toArray() as Int32Array) {
     if (value === ignoreIndex) { ignored = true; continue; }
@@ -545,8 +548,8 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
           if (ignoreMask) itemWeight = itemWeight.maskedFill(ignoreMask.reshape([-1]), 0);
           reduced = smoothLoss.sum().div(itemWeight.sum());
         } else {
-          const counted = ignoreMask ? target.numel() - (ignoreMask.sum().item() as number) : target.numel();
-          reduced = smoothLoss.sum().div(counted);
+          // The count of targets not ignored stays a tensor: no read back from a GPU.
+          reduced = ignoreMask ? smoothLoss.sum().div(ignoreMask.eq(false).sum()) : smoothLoss.sum().div(target.numel());
         }
         break;
       }
@@ -577,7 +580,8 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BceOp
   const reduction = checkReduction(options.reduction ?? 'mean', 'binaryCrossEntropy');
   checkSameShape(input, target, 'binaryCrossEntropy');
   if (weight) broadcastCheck(weight, input, 'binaryCrossEntropy');
-  for (const value of input.toArray() as Float32Array) {
+  // Checked on the CPU only: a GPU input is not read back (values outside [0, 1] give NaN there).
+  for (const value of input.device === 'cpu' ? input.toArray() as Float32Array : []) {
     if (!(value >= 0 && value <= 1)) throw new ArgumentError(`binaryCrossEntropy: all elements of input should be between 0 and 1 (found ${value}); apply sigmoid first, or use binaryCrossEntropyWithLogits`);
   }
   return tidy(() => {

@@ -1,5 +1,5 @@
 // Normalization layers: BatchNorm1d/2d (running statistics, train/eval), LayerNorm and GroupNorm (affine).
-import { ArgumentError, DtypeError, ShapeError } from '../errors.js';
+import { ArgumentError, DeviceError, DtypeError, ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { ones, zeros } from '../ops/factories.js';
 import { Tensor } from '../tensor.js';
@@ -90,6 +90,10 @@ export abstract class BatchNorm extends Module {
     }
     let factor = this.momentum ?? 0;
     if (this.training && this.trackRunningStats && this.num_batches_tracked) {
+      if (this.momentum === null && this.num_batches_tracked.device !== 'cpu') {
+        throw new DeviceError(`${this.constructor.name}(momentum=None): the cumulative average reads num_batches_tracked back, which a ` +
+          "'webgpu' tensor does not allow synchronously; give a momentum, or train this module on 'cpu'");
+      }
       if (input.numel() / Math.max(this.numFeatures, 1) <= 1) {
         throw new ArgumentError(`Expected more than 1 value per channel when training, got input size ${formatShape(input.shape)}`);
       }
