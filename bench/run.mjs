@@ -2,6 +2,12 @@
 import { execFileSync } from 'node:child_process';
 
 const here = new URL('.', import.meta.url).pathname;
+// `npm run bench -- --device webgpu`: the WebGPU matmul beside tfjs-backend-webgpu, instead of the CPU benches.
+const deviceFlag = process.argv.indexOf('--device');
+if (deviceFlag >= 0 && process.argv[deviceFlag + 1] === 'webgpu') {
+  execFileSync(process.execPath, [`${here}webgpu.mjs`], { stdio: 'inherit' });
+  process.exit(0);
+}
 const only = process.argv[2];
 for (const kernels of ['relaxed', 'simd']) {
   if (only && only !== kernels) continue;

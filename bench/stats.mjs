@@ -17,8 +17,12 @@ export async function timePerCall(fn, { samples = 7, minimumSeconds = 0.15, warm
     while (done < calls || (performance.now() - start) / 1000 < minimumSeconds) { await fn(); done++; }
     perCall.push((performance.now() - start) / 1000 / done);
   }
-  perCall.sort((a, b) => a - b);
-  return perCall[Math.floor(perCall.length / 2)];
+  return median(perCall);
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 export function table(headers, rows) {
