@@ -11,6 +11,11 @@ import { bufferOf, prelude } from './wgsl.js';
  * special case and k = 0 writes zeros.
  */
 const tileRows = 64, tileColumns = 64, tileDepth = 16;
+/**
+ * Shared tiles are stored depth-major with rows padded by one word: a load that walks depth (row-major A,
+ * column-major B) then writes 16 different banks instead of one.
+ */
+const tilePitch = 65;
 
 /** Batch dims the kernel walks itself (after merging); more are looped over in JS, one dispatch each. */
 const maximumBatchRank = 4;
@@ -29,8 +34,8 @@ function shaderSource(sharedInput: boolean): string {
 @group(0) @binding(1) var<storage, read_write> c: array<u32>;
 @group(0) @binding(2) var<storage, read> a: array<u32>;
 ${sharedInput ? '' : '@group(0) @binding(3) var<storage, read> b: array<u32>;'}
-var<workgroup> tileA: array<f32, ${tileDepth * tileRows}>;
-var<workgroup> tileB: array<f32, ${tileDepth * tileColumns}>;
+var<workgroup> tileA: array<f32, ${tileDepth * tilePitch}>;
+var<workgroup> tileB: array<f32, ${tileDepth * tilePitch}>;
 
 @compute @workgroup_size(16, 16) fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local: vec3u,
   @builtin(local_invocation_index) lane: u32) {
@@ -55,34 +60,38 @@ var<workgroup> tileB: array<f32, ${tileDepth * tileColumns}>;
   let bColumn = paramI32(10u);
   let rowBase = group.y * ${tileRows}u;
   let columnBase = group.x * ${tileColumns}u;
+  // Neighbouring threads load neighbouring elements in memory (coalesced): along depth for a row-major A,
+  // along rows for a column-major one (a transpose); likewise for B.
+  let aAlongDepth = aColumn == 1;
+  let bAlongDepth = bRow == 1 && bColumn != 1;
   var sums = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   for (var k0 = 0u; k0 < k; k0 += ${tileDepth}u) {
     // 256 threads load the 64×16 tile of A and the 16×64 tile of B, four elements each.
     for (var i = 0u; i < 4u; i++) {
       let e = lane + i * 256u;
-      let row = e / ${tileDepth}u;
-      let depth = e % ${tileDepth}u;
+      let row = select(e % ${tileRows}u, e / ${tileDepth}u, aAlongDepth);
+      let depth = select(e / ${tileRows}u, e % ${tileDepth}u, aAlongDepth);
       var value = 0.0;
       if (rowBase + row < m && k0 + depth < k) {
         value = bitcast<f32>(a[u32(aBase + i32(rowBase + row) * aRow + i32(k0 + depth) * aColumn)]);
       }
-      tileA[depth * ${tileRows}u + row] = value;
+      tileA[depth * ${tilePitch}u + row] = value;
     }
     for (var i = 0u; i < 4u; i++) {
       let e = lane + i * 256u;
-      let depth = e / ${tileColumns}u;
-      let column = e % ${tileColumns}u;
+      let depth = select(e / ${tileColumns}u, e % ${tileDepth}u, bAlongDepth);
+      let column = select(e % ${tileColumns}u, e / ${tileDepth}u, bAlongDepth);
       var value = 0.0;
       if (columnBase + column < n && k0 + depth < k) {
         value = bitcast<f32>(${bBuffer}[u32(bBase + i32(k0 + depth) * bRow + i32(columnBase + column) * bColumn)]);
       }
-      tileB[depth * ${tileColumns}u + column] = value;
+      tileB[depth * ${tilePitch}u + column] = value;
     }
     workgroupBarrier();
     for (var depth = 0u; depth < ${tileDepth}u; depth++) {
-      let bRowOffset = depth * ${tileColumns}u + local.x;
+      let bRowOffset = depth * ${tilePitch}u + local.x;
       let bValues = vec4f(tileB[bRowOffset], tileB[bRowOffset + 16u], tileB[bRowOffset + 32u], tileB[bRowOffset + 48u]);
-      let aRowOffset = depth * ${tileRows}u + local.y;
+      let aRowOffset = depth * ${tilePitch}u + local.y;
       for (var i = 0u; i < 4u; i++) {
         sums[i] += tileA[aRowOffset + 16u * i] * bValues;
       }
