@@ -221,6 +221,49 @@ describe.runIf(available)('webgpu optimizers: state, memory, zeroGrad, stateDict
     });
   }
 
+  it('parameters at an offset in their buffer, and empty ones, update like their CPU twins', async () => {
+    for (const [name, options] of everyOption) {
+      // A contiguous leaf viewing elements 3..8 of a larger buffer (offset 3), and a leaf with no elements.
+      const parts = (device: torch.Device) => {
+        torch.manualSeed(5);
+        const base = torch.randn([12]), grad = torch.randn([12]);
+        const [onDevice, gradOnDevice] = [base.to(device), grad.to(device)];
+        const param = onDevice.slice(0, 3, 9).detach().requiresGrad_();
+        param.grad = gradOnDevice.slice(0, 2, 8);
+        const empty = torch.zeros([0, 4]).to(device).requiresGrad_();
+        empty.grad = torch.zeros([0, 4]).to(device);
+        return { tensors: [base, grad, onDevice, gradOnDevice], param, empty };
+      };
+      const cpu = parts('cpu'), gpu = parts('webgpu');
+      const cpuOptimizer = make(name, [cpu.param, cpu.empty], options), gpuOptimizer = make(name, [gpu.param, gpu.empty], options);
+      for (let step = 0; step < 3; step++) { cpuOptimizer.step(); gpuOptimizer.step(); }
+      expect(relativeError(await gpu.param.data(), cpu.param.toArray()), name).toBeLessThanOrEqual(1e-5);
+      // The elements around the view are untouched.
+      expect(Array.from(await gpu.tensors[2].data()).slice(0, 3), name).toEqual(Array.from(cpu.tensors[0].toArray()).slice(0, 3));
+      expect(Array.from(await gpu.tensors[2].data()).slice(9), name).toEqual(Array.from(cpu.tensors[0].toArray()).slice(9));
+      expect(gpu.empty.shape).toEqual([0, 4]);
+      cpuOptimizer.dispose();
+      gpuOptimizer.dispose();
+      for (const side of [cpu, gpu]) torch.dispose(side.tensors, [side.param, side.empty]);
+    }
+  });
+
+  it('state a group no longer uses (momentum set to 0 after steps with it) is left unbound', async () => {
+    const cpu = problem('cpu'), gpu = problem('webgpu');
+    const optimizers = [new optim.SGD(cpu.params, { lr: 0.1, momentum: 0.9 }), new optim.SGD(gpu.params, { lr: 0.1, momentum: 0.9 })];
+    for (let step = 0; step < 4; step++) {
+      if (step === 2) for (const optimizer of optimizers) optimizer.paramGroups[0].momentum = 0;
+      cpu.setGrads(); gpu.setGrads();
+      for (const optimizer of optimizers) optimizer.step();
+    }
+    for (let k = 0; k < gpu.params.length; k++) {
+      expect(relativeError(await gpu.params[k].data(), cpu.params[k].toArray()), `parameter ${k}`).toBeLessThanOrEqual(1e-5);
+    }
+    for (const optimizer of optimizers) optimizer.dispose();
+    cpu.dispose();
+    gpu.dispose();
+  });
+
   it('loadStateDict of a CPU optimizer\'s state into a GPU optimizer uploads it; both go on alike', async () => {
     for (const [name, options] of everyOption) {
       const cpu = problem('cpu'), gpu = problem('webgpu');
