@@ -1,11 +1,14 @@
 // Concurrency (issue #8.4): two training loops interleaved in one process, and two models in two workers at once, give the results each gives alone.
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
+import { recordFigures } from './reliability-figures.js';
 import { wrap } from '../src/worker/index.js';
 import { makeRun, trainAlone } from './fixtures/concurrent-training.mjs';
 
 const STEPS = 40;
+const figures: { case: string; steps: number; runs: number; bitwiseEqual: boolean }[] = [];
+afterAll(() => recordFigures('concurrency', { figures }));
 
 describe('concurrency', () => {
   it('two async training loops interleaved step by step give bitwise the losses each gives alone', async () => {
@@ -23,6 +26,7 @@ describe('concurrency', () => {
     }));
     runs.forEach((run) => run.dispose());
     expect(interleaved).toEqual(alone);
+    figures.push({ case: 'two async training loops interleaved step by step in one process', steps: STEPS, runs: 2, bitwiseEqual: true });
     expect(alone[0]).not.toEqual(alone[1]);
     expect(alone[0][STEPS - 1]).toBeLessThan(alone[0][0]);
     expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
@@ -35,6 +39,7 @@ describe('concurrency', () => {
       const remotes = workers.map((worker) => wrap<{ train(seed: number, steps: number): number[] }>(worker));
       const together = await Promise.all([remotes[0].train(3, STEPS), remotes[1].train(4, STEPS)]);
       expect(together).toEqual(alone);
+      figures.push({ case: 'two models training in two workers at once', steps: STEPS, runs: 2, bitwiseEqual: true });
     } finally {
       await Promise.all(workers.map((worker) => worker.terminate()));
     }

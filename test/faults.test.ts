@@ -3,10 +3,11 @@
 // A worker killed mid-matmul is tested in test/threads.test.ts ("a worker killed mid-run never hangs the caller")
 // and test/pool-recovery.test.ts; WebGPU device loss waits for the WebGPU device. Figures (sizes, counts, times,
 // RSS) go to build/reliability/faults.json, which `npm run reliability` turns into RELIABILITY.md.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as torch from '../src/index.js';
+import { recordFigures } from './reliability-figures.js';
 import { createRuntime, maximumMemoryBytes, type WasmRuntime } from '../src/backend/wasm/runtime.js';
 import { relaxedKernelsBase64, simdKernelsBase64 } from '../src/generated/kernels.js';
 import { addressOf } from '../src/ops/support.js';
@@ -24,10 +25,7 @@ interface FaultFigure {
 }
 const figures: FaultFigure[] = [];
 
-afterAll(() => {
-  mkdirSync(new URL('../build/reliability/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('../build/reliability/faults.json', import.meta.url), JSON.stringify({ figures }, null, 2));
-});
+afterAll(() => recordFigures('faults', { figures }));
 
 /** The message of what `run` throws (the test fails when it throws nothing). */
 function messageOf(run: () => unknown): string {
@@ -279,6 +277,32 @@ describe('a kernel module that fails to compile', () => {
       fault: 'both modules rejected', injected: 'both builds cut short by 7 bytes',
       error: error?.message ?? '', recovery: 'start-up fails with this error (no runtime, no workers)',
     });
+  });
+
+  it('a worker killed mid-matmul and a worker that throws: a WorkerError, no hang, the pool recovers (figures for RELIABILITY.md)', async () => {
+    await torch.setNumThreads(2);
+    await torch.backend.ready();
+    const a = torch.randn(512, 512);
+    const expected = torch.tidy(() => Array.from(a.mm(a).toArray()));
+    for (const kind of ['die', 'fail'] as const) {
+      torch.backend.injectWorkerFault(kind, 0, 500);
+      const started = performance.now();
+      const message = messageOf(() => a.mm(a));
+      const secondsToError = (performance.now() - started) / 1000;
+      expect(message).toMatch(/worker/i);
+      expect(secondsToError).toBeLessThan(5);
+      expect(torch.tidy(() => Array.from(a.mm(a).toArray()))).toEqual(expected);
+      await torch.backend.ready();
+      expect(torch.backend.info().threads).toBe(2);
+      expect(torch.tidy(() => Array.from(a.mm(a).toArray()))).toEqual(expected);
+      figures.push({
+        fault: kind === 'die' ? 'a worker killed mid-matmul' : 'a worker that throws mid-matmul',
+        injected: kind === 'die' ? 'worker 0 stops inside a 512×512 matmul tile (stall timeout 0.5 s)' : 'worker 0 throws inside a 512×512 matmul tile',
+        error: `${message} (after ${secondsToError.toFixed(2)} s)`,
+        recovery: 'the next matmul gives the same bits; the pool replaces the worker and runs 2 threads again',
+      });
+    }
+    a.dispose();
   });
 
   it('the main runtime was untouched by all of this', () => {

@@ -1,6 +1,7 @@
 // Issue #8.2, table-driven: every public function gets hostile arguments and must throw a TorchError (or accept a documented-valid value), leak nothing, change nothing, and leave the runtime working.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
+import { recordFigures } from './reliability-figures.js';
 
 /** What a parameter is; decides which hostile values it may legitimately accept (ACCEPTS below). */
 type Kind =
@@ -375,6 +376,7 @@ let casesTried = 0, knownCases = 0;
 const allFailures: string[] = [];
 afterAll(async () => {
   console.log(`hostile-input: ${casesTried} (function × argument) cases tried, ${knownCases} of them known findings left unfixed`);
+  await recordFigures('hostile-input', { casesTried, knownCases, functions: allSignatures().signatures.length });
   // HOSTILE_DUMP=path writes every failure, one a line, for triage (Node only: browsers have no process).
   const dumpPath = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.HOSTILE_DUMP;
   if (dumpPath) (await import('node:fs')).writeFileSync(dumpPath, allFailures.join('\n'));

@@ -1,7 +1,17 @@
 // Issue #8.2, property-based: unary/binary/reduction ops over rank 0–6 shapes (0-size dims, size-1 broadcasting), strided views and float32/int32/bool against a naive JS reference, with NaN, ±Inf, -0 and subnormals propagating as in PyTorch.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
+import { recordFigures } from './reliability-figures.js';
+
+/** fc.assert, counting properties and generated cases for RELIABILITY.md. */
+const counted = { properties: 0, cases: 0 };
+function assertCounted<T>(property: fc.IProperty<T>, parameters: fc.Parameters<T>): void {
+  counted.properties++;
+  counted.cases += parameters.numRuns ?? 100;
+  fc.assert(property, parameters);
+}
+afterAll(() => recordFigures('hostile-properties', counted));
 
 type Dtype = 'float32' | 'int32' | 'bool';
 /** The naive reference: row-major values (booleans as 0/1) with a shape. */
@@ -131,7 +141,7 @@ describe('unary ops on strided views of any rank match the reference', () => {
   for (const [name, op, reference, dtypes, signedZero] of unaryOps) {
     for (const dtype of dtypes) {
       it(`${name} (${dtype})`, () => {
-        fc.assert(fc.property(operand(dtype), (a) => {
+        assertCounted(fc.property(operand(dtype), (a) => {
           torch.tidy(() => {
             const { tensor, reference: ref } = build(a.kind, a.shape, a.data, dtype, a.seed);
             expectValues(op(tensor), { shape: ref.shape, data: ref.data.map((x) => (dtype === 'int32' ? reference(x) | 0 : f(reference(x)))) }, { signedZero });
@@ -141,7 +151,7 @@ describe('unary ops on strided views of any rank match the reference', () => {
     }
   }
   it('exp and sigmoid within float32 rounding, specials exact', () => {
-    fc.assert(fc.property(operand('float32'), (a) => {
+    assertCounted(fc.property(operand('float32'), (a) => {
       torch.tidy(() => {
         const { tensor, reference: ref } = build(a.kind, a.shape, a.data, 'float32', a.seed);
         expectValues(tensor.exp(), { shape: ref.shape, data: ref.data.map((x) => f(Math.exp(x))) }, { tolerance: 2e-6 });
@@ -197,7 +207,7 @@ describe('broadcasting binary ops on strided views match the reference', () => {
   for (const [name, op, reference, [dtypeA, dtypeB], resultDtype, signedZero] of binaryOps) {
     it(name, () => {
       const pair = broadcastPair.chain(([sa, sb]) => fc.tuple(operand(dtypeA, fc.constant(sa)), operand(dtypeB, fc.constant(sb))));
-      fc.assert(fc.property(pair, ([a, b]) => {
+      assertCounted(fc.property(pair, ([a, b]) => {
         torch.tidy(() => {
           const left = build(a.kind, a.shape, a.data, dtypeA, a.seed), right = build(b.kind, b.shape, b.data, dtypeB, b.seed);
           const result = op(left.tensor, right.tensor);
@@ -230,7 +240,7 @@ describe('reductions on strided views match the reference, specials as PyTorch',
 
   for (const dtype of ['float32', 'int32'] as const) {
     it(`sum, mean, max and min over any dims (${dtype})`, () => {
-      fc.assert(fc.property(reduceCase(dtype), ({ a, dims, keepdim }) => {
+      assertCounted(fc.property(reduceCase(dtype), ({ a, dims, keepdim }) => {
         torch.tidy(() => {
           const { tensor, reference } = build(a.kind, a.shape, a.data, dtype, a.seed);
           const sorted = dims.slice().sort();
@@ -263,7 +273,7 @@ describe('reductions on strided views match the reference, specials as PyTorch',
   }
 
   it('all and any over any dims (bool)', () => {
-    fc.assert(fc.property(reduceCase('bool'), ({ a, dims, keepdim }) => {
+    assertCounted(fc.property(reduceCase('bool'), ({ a, dims, keepdim }) => {
       torch.tidy(() => {
         const { tensor, reference } = build(a.kind, a.shape, a.data, 'bool', a.seed);
         const sorted = dims.slice().sort();

@@ -3,9 +3,9 @@
 // Figures (steps, live tensors and bytes after warm-up and at the end, the memory's peak size, RSS, and
 // tfjs-backend-wasm's growth without tidy in the same units) go to build/reliability/soak.json, which
 // `npm run reliability` turns into RELIABILITY.md. WASMTORCH_SOAK_STEPS shortens the run while developing.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as torch from '../src/index.js';
+import { recordFigures } from './reliability-figures.js';
 
 const STEPS = Number(process.env.WASMTORCH_SOAK_STEPS ?? 10_000);
 const WARM_UP = Math.min(500, Math.floor(STEPS / 10));
@@ -35,10 +35,7 @@ interface SoakFigures {
 const figures: SoakFigures[] = [];
 let tfjsGrowth: { steps: number; bytes: number; tensors: number } | null = null;
 
-afterAll(() => {
-  mkdirSync(new URL('../build/reliability/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('../build/reliability/soak.json', import.meta.url), JSON.stringify({ figures, tfjsGrowth }, null, 2));
-});
+afterAll(() => recordFigures('soak', { figures, tfjsGrowth }));
 
 function lectureData() {
   torch.manualSeed(0);
