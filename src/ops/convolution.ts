@@ -13,8 +13,9 @@ import { derivatives } from '../autograd/derivatives.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { gemm } from './linalg.js';
 import { contiguous, reshape, squeeze, unsqueeze } from './shape.js';
-import { addressOf, checkOptions, describeValue, emptyTensor, formatShape } from './support.js';
+import { addressOf, checkOptions, describeValue, emptyTensor, formatShape, sameDevice } from './support.js';
 import { fill_ } from './elementwise.js';
+import * as gpu from '../backend/webgpu/convolution.js';
 
 /** A convolution's full geometry; padTop/padLeft only, as the output size fixes the padding after. */
 export interface ConvGeometry {
@@ -48,8 +49,12 @@ function describeGeometry(g: ConvGeometry): number {
 // Estimated nanoseconds per work item, for launch's decision to use the pool: moving a float costs ~0.3 ns.
 const nsPerFloat = 0.3;
 
-/** A contiguous float32 handle on t: t itself, or a copy made outside autograd (the caller disposes it). */
+/**
+ * A contiguous float32 handle on t: t itself, or a copy made outside autograd (the caller disposes it). The
+ * WebGPU kernels read through strides, so a GPU tensor is used as it is.
+ */
 function dense(t: Tensor): Tensor {
+  if (t.device === 'webgpu') return t;
   return noGrad(() => contiguous(t));
 }
 
@@ -103,6 +108,7 @@ function positionRows(y: Tensor, g: ConvGeometry, plan: Plan): Tensor {
 
 /** Y = conv(X, W) (+ bias). GEMM path: rows [N*OH*OW, Cout] = col^T W^T per group, over the whole minibatch. */
 function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): { out: Tensor; col: Tensor | null } {
+  if (x.device === 'webgpu') return { out: gpu.convolution(x, w, bias, g), col: null };
   const plan = planOf(g);
   const out = emptyTensor(outputShapeOf(g), 'float32');
   const biasArgs = [bias ? addressOf(bias) : 0, bias ? 1 : 0];
@@ -129,6 +135,7 @@ function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeomet
 
 /** X-shaped convT(Y, W): per group, col [K, N*OH*OW] = W^T times Y's position rows transposed, then col2im. */
 function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry, givenRows: Tensor | null): Tensor {
+  if (y.device === 'webgpu') return gpu.convolutionInputGradient(y, w, g);
   const plan = planOf(g);
   const { columns } = plan;
   const out = emptyTensor(inputShapeOf(g), 'float32');
@@ -148,6 +155,8 @@ function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry, givenRow
 
 /** W-shaped wgrad(X, Y): direct, or per group [K, Cout/groups] = col times Y's position rows, transposed into W's layout. */
 function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, savedCol: Tensor | null, givenRows: Tensor | null): Tensor {
+  // The GPU forward keeps no column matrix, so x is always given there.
+  if (y.device === 'webgpu') return gpu.convolutionWeightGradient(x!, y, g);
   const plan = planOf(g);
   const out = emptyTensor(weightShapeOf(g), 'float32');
   if (plan.groupOut === 0 || plan.groupK === 0) return out;
@@ -215,7 +224,7 @@ export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, saved
  */
 export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol: Tensor | null, g: ConvGeometry, needsInput: boolean, needsWeight: boolean): [Tensor | null, Tensor | null] {
   const plan = planOf(g);
-  const shareRows = needsInput && needsWeight && !plan.direct && plan.groupK > 0 && plan.groupOut > 0;
+  const shareRows = grad.device === 'cpu' && needsInput && needsWeight && !plan.direct && plan.groupK > 0 && plan.groupOut > 0;
   const gradDense = shareRows ? dense(grad) : grad;
   const rows = shareRows ? positionRows(gradDense, g, plan) : null;
   try {
@@ -231,6 +240,11 @@ export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol
 
 /** A convolution's bias gradient, grad.sum([0, 2, 3]) on its own kernel; recorded as that sum, so it stays differentiable. */
 export function convolutionBiasGradient(grad: Tensor): Tensor {
+  if (grad.device === 'webgpu') {
+    const out = gpu.convolutionBiasGradient(grad);
+    record('SumBackward1', [grad], [out], () => derivatives.sum(grad.shape, [0, 2, 3], false, 1));
+    return out;
+  }
   const g = dense(grad);
   const [batch, channels, height, width] = g.shape;
   const out = emptyTensor([channels], 'float32');
@@ -423,6 +437,7 @@ function inFourDimensions(input: Tensor, weight: Tensor, batched: boolean, oneDi
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
   const x = checkTensor(input, 'conv2d', 'input'), w = checkTensor(weight, 'conv2d', 'weight'), b = checkBias(bias, 'conv2d');
   const parsed = checkOptions(options, 'conv2d', ['stride', 'padding', 'dilation', 'groups']) as ConvOptions;
+  sameDevice('conv2d', x, w, b);
   const g = convGeometry(x, w, b, parsed, 2, 'conv2d');
   return inFourDimensions(x, w, x.dim() === 4, false, (x4, w4) => convolutionOp(x4, w4, b, g));
 }
@@ -431,6 +446,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv1dOptions): Tensor {
   const x = checkTensor(input, 'conv1d', 'input'), w = checkTensor(weight, 'conv1d', 'weight'), b = checkBias(bias, 'conv1d');
   const parsed = checkOptions(options, 'conv1d', ['stride', 'padding', 'dilation', 'groups']) as ConvOptions;
+  sameDevice('conv1d', x, w, b);
   const g = convGeometry(x, w, b, parsed, 1, 'conv1d');
   return inFourDimensions(x, w, x.dim() === 3, true, (x4, w4) => convolutionOp(x4, w4, b, g));
 }
@@ -443,6 +459,7 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | n
   const where = 'conv_transpose2d';
   const x = checkTensor(input, where, 'input'), w = checkTensor(weight, where, 'weight'), b = checkBias(bias, where);
   const parsed = checkOptions(options, where, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
+  sameDevice(where, x, w, b);
   if (x.dim() !== 4 && x.dim() !== 3) {
     throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: ${formatShape(x.shape)}`);
   }

@@ -9,6 +9,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { contiguous } from './shape.js';
 import { addressOf, checkOptions, describeValue, emptyTensor, formatShape, numelOf } from './support.js';
 import type { ValuesIndices } from './reduce.js';
+import * as gpu from '../backend/webgpu/pooling.js';
 
 /**
  * One pooling's windows: the kernel descriptor words (assembly/pooling.ts), the planes it runs over, and
@@ -24,7 +25,9 @@ export interface PoolWindows {
 // Estimated nanoseconds per float a window reads, for launch's decision to use the pool.
 const nsPerRead = 0.4;
 
+/** A contiguous handle on t (a copy the caller releases); the WebGPU kernels read through strides, so a GPU tensor as it is. */
 function dense(t: Tensor): Tensor {
+  if (t.device === 'webgpu') return t;
   return noGrad(() => contiguous(t));
 }
 
@@ -108,19 +111,30 @@ function poolWindows(input: Tensor, o: WindowOptions): PoolWindows {
 
 // ---- the recorded computations (inputs already checked)
 
-/** Max pooling of a checked input: values and int32 indices flat within each plane. */
-function maxPoolOp(input: Tensor, windows: PoolWindows): [Tensor, Tensor] {
+function maxPoolCpu(input: Tensor, windows: PoolWindows): [Tensor, Tensor] {
   const x = dense(input);
   const out = emptyTensor(windows.outputShape, 'float32'), indices = emptyTensor(windows.outputShape, 'int32');
   const perPlane = numelOf(windows.outputShape.slice(-2)) * windows.words[4] * windows.words[5];
   wasm.launch('max_pool2d_f32', [addressOf(out), addressOf(indices), addressOf(x), wasm.describeWords(windows.words)], windows.planes, perPlane * nsPerRead);
   release(x, input);
+  return [out, indices];
+}
+
+/** Max pooling of a checked input: values and int32 indices flat within each plane. */
+function maxPoolOp(input: Tensor, windows: PoolWindows): [Tensor, Tensor] {
+  const [out, indices] = input.device === 'webgpu' ? gpu.maxPool2d(input, windows) : maxPoolCpu(input, windows);
   record('MaxPool2DWithIndicesBackward0', [input], [out], () => derivatives.maxPool2d(windows), () => [indices]);
   return [out, indices];
 }
 
 /** The gradient of max pooling: grad scattered (added) to the input positions its indices name. */
 export function maxPool2dBackwardOp(grad: Tensor, indices: Tensor, windows: PoolWindows): Tensor {
+  const out = grad.device === 'webgpu' ? gpu.maxPool2dBackward(grad, indices, windows) : maxPool2dBackwardCpu(grad, indices, windows);
+  record('MaxPool2DWithIndicesBackwardBackward0', [grad], [out], () => derivatives.maxPool2dBackward(), () => [indices]);
+  return out;
+}
+
+function maxPool2dBackwardCpu(grad: Tensor, indices: Tensor, windows: PoolWindows): Tensor {
   const g = dense(grad);
   const out = emptyTensor(windows.inputShape, 'float32');
   const inputSize = numelOf(windows.inputShape.slice(-2)), outputSize = numelOf(windows.outputShape.slice(-2));
@@ -133,30 +147,39 @@ export function maxPool2dBackwardOp(grad: Tensor, indices: Tensor, windows: Pool
     wasm.launch('max_pool2d_backward_f32', [addressOf(out), addressOf(g), addressOf(indices), inputSize, outputSize], windows.planes, (inputSize + 2 * outputSize) * nsPerRead);
   }
   release(g, grad);
-  record('MaxPool2DWithIndicesBackwardBackward0', [grad], [out], () => derivatives.maxPool2dBackward(), () => [indices]);
   return out;
 }
 
 /** Average pooling of a checked input (adaptive when the windows say so). */
 export function avgPoolOp(input: Tensor, windows: PoolWindows): Tensor {
+  const adaptive = windows.words[14] !== 0;
+  const out = input.device === 'webgpu' ? gpu.avgPool2d(input, windows) : avgPoolCpu(input, windows, adaptive);
+  record(adaptive ? 'AdaptiveAvgPool2DBackward0' : 'AvgPool2DBackward0', [input], [out], () => derivatives.avgPool2d(windows));
+  return out;
+}
+
+function avgPoolCpu(input: Tensor, windows: PoolWindows, adaptive: boolean): Tensor {
   const x = dense(input);
   const out = emptyTensor(windows.outputShape, 'float32');
-  const adaptive = windows.words[14] !== 0;
   const perPlane = adaptive ? numelOf(windows.inputShape.slice(-2)) * 2 : numelOf(windows.outputShape.slice(-2)) * windows.words[4] * windows.words[5];
   wasm.launch('avg_pool2d_f32', [addressOf(out), addressOf(x), wasm.describeWords(windows.words)], windows.planes, perPlane * nsPerRead);
   release(x, input);
-  record(adaptive ? 'AdaptiveAvgPool2DBackward0' : 'AvgPool2DBackward0', [input], [out], () => derivatives.avgPool2d(windows));
   return out;
 }
 
 /** The adjoint of avgPoolOp: each output's gradient spread evenly (by its divisor) over its window. */
 export function avgPool2dBackwardOp(grad: Tensor, windows: PoolWindows): Tensor {
+  const out = grad.device === 'webgpu' ? gpu.avgPool2dBackward(grad, windows) : avgPool2dBackwardCpu(grad, windows);
+  record('AvgPool2DBackwardBackward0', [grad], [out], () => derivatives.avgPool2dBackward(windows));
+  return out;
+}
+
+function avgPool2dBackwardCpu(grad: Tensor, windows: PoolWindows): Tensor {
   const g = dense(grad);
   const out = emptyTensor(windows.inputShape, 'float32');
   const perPlane = numelOf(windows.inputShape.slice(-2)) * 2 + numelOf(windows.outputShape.slice(-2)) * 4;
   wasm.launch('avg_pool2d_backward_f32', [addressOf(out), addressOf(g), wasm.describeWords(windows.words)], windows.planes, perPlane * nsPerRead);
   release(g, grad);
-  record('AvgPool2DBackwardBackward0', [grad], [out], () => derivatives.avgPool2dBackward(windows));
   return out;
 }
 
