@@ -240,17 +240,17 @@ export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol
 
 /** A convolution's bias gradient, grad.sum([0, 2, 3]) on its own kernel; recorded as that sum, so it stays differentiable. */
 export function convolutionBiasGradient(grad: Tensor): Tensor {
-  if (grad.device === 'webgpu') {
-    const out = gpu.convolutionBiasGradient(grad);
-    record('SumBackward1', [grad], [out], () => derivatives.sum(grad.shape, [0, 2, 3], false, 1));
-    return out;
-  }
+  const out = grad.device === 'webgpu' ? gpu.convolutionBiasGradient(grad) : biasGradientCpu(grad);
+  record('SumBackward1', [grad], [out], () => derivatives.sum(grad.shape, [0, 2, 3], false, 1));
+  return out;
+}
+
+function biasGradientCpu(grad: Tensor): Tensor {
   const g = dense(grad);
   const [batch, channels, height, width] = g.shape;
   const out = emptyTensor([channels], 'float32');
   wasm.launch('conv_bias_grad_f32', [addressOf(out), addressOf(g), batch, channels, height * width], channels, batch * height * width * nsPerFloat);
   release(g, grad);
-  record('SumBackward1', [grad], [out], () => derivatives.sum(grad.shape, [0, 2, 3], false, 1));
   return out;
 }
 
