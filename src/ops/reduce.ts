@@ -4,7 +4,8 @@ import { ReduceOp, type ReduceOpName } from '../backend/wasm/kernels.js';
 import { DtypeError, IndexError, ArgumentError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { compare, convertTensor, fill_ } from './elementwise.js';
-import { addressOf, contiguousStrides, describeValue, emptyTensor, isContiguous, normalizeDim, numelOf, formatShape } from './support.js';
+import { addressOf, contiguousStrides, describeValue, emptyTensor, isContiguous, normalizeDim, numelOf, formatShape, sameDevice } from './support.js';
+import * as gpu from '../backend/webgpu/reduce.js';
 import { contiguous } from './shape.js';
 import { record } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
@@ -43,6 +44,7 @@ function reducedDims(dim: DimArgument, rank: number, where: string): number[] {
  * as the output shape). Reduced dims are the kernel's inner dims; kept dims are its work items.
  */
 function runReduce(op: ReduceOpName, x: Tensor, dims: readonly number[], values: Tensor | null, indices: Tensor | null, scale: number): void {
+  if (x.device === 'webgpu') return gpu.reduce(op, x, dims, values, indices, scale);
   const reduced = new Set(dims);
   const outerShape: number[] = [], outerStrides: number[] = [], innerShape: number[] = [], innerStrides: number[] = [];
   x.shape.forEach((size, d) => {
@@ -64,7 +66,7 @@ function outputShape(shape: readonly number[], dims: readonly number[], keepdim:
 }
 
 function reduceWith(op: 'sum' | 'prod' | 'mean', x: Tensor, args: readonly unknown[]): Tensor {
-  void x.storage;
+  const device = sameDevice(op, x);
   const { dim, keepdim } = parseReduceArgs(args, op);
   const dims = reducedDims(dim, x.dim(), op);
   if (op === 'mean' && x.dtype !== 'float32') {
@@ -72,7 +74,7 @@ function reduceWith(op: 'sum' | 'prod' | 'mean', x: Tensor, args: readonly unkno
   }
   const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
   const shape = outputShape(x.shape, dims, keepdim);
-  const out = emptyTensor(shape, source.dtype);
+  const out = emptyTensor(shape, source.dtype, device);
   const count = dims.reduce((n, d) => n * x.shape[d], 1);
   if (count === 0) fill_(out, op === 'prod' ? 1 : op === 'mean' ? NaN : 0);
   else runReduce(op === 'mean' ? 'sum' : op, source, dims, out, null, op === 'mean' ? 1 / count : 1);
@@ -98,12 +100,12 @@ function checkNonEmpty(x: Tensor, dims: readonly number[], where: string): void 
 
 /** max() / min(): the 0-d extreme; with a dim, the (values, indices) pair along it. */
 export function extreme(which: 'max' | 'min', x: Tensor, dimArgument?: number | { dim: number; keepdim?: boolean }, keepdimArgument?: boolean): Tensor | ValuesIndices {
-  void x.storage;
+  const device = sameDevice(which, x);
   const args = dimArgument === undefined ? [] : typeof dimArgument === 'object' ? [dimArgument] : [dimArgument, keepdimArgument];
   if (args.length === 0) {
     checkNonEmpty(x, x.shape.map((_, d) => d), which);
     const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
-    const out = emptyTensor([], source.dtype);
+    const out = emptyTensor([], source.dtype, device);
     runReduce(which, source, x.shape.map((_, d) => d), out, null, 1);
     if (source === x) {
       record(which === 'max' ? 'MaxBackward1' : 'MinBackward1', [x], [out], () => derivatives.extremeAll(), () => [x, out]);
@@ -124,8 +126,8 @@ export function extreme(which: 'max' | 'min', x: Tensor, dimArgument?: number | 
   checkNonEmpty(x, dims, which);
   const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
   const shape = outputShape(x.shape, dims, keepdim);
-  let values = emptyTensor(shape, source.dtype);
-  const indices = emptyTensor(shape, 'int32');
+  let values = emptyTensor(shape, source.dtype, device);
+  const indices = emptyTensor(shape, 'int32', device);
   runReduce(which, source, dims, values, indices, 1);
   if (source !== x) {
     source.dispose();
@@ -139,9 +141,10 @@ export function extreme(which: 'max' | 'min', x: Tensor, dimArgument?: number | 
 }
 
 export function argExtreme(which: 'max' | 'min', x: Tensor, dim?: number | null | { dim?: number | null; keepdim?: boolean }, keepdimArgument?: boolean): Tensor {
-  void x.storage;
   const where = which === 'max' ? 'argmax' : 'argmin';
-  const { dim: dimValue, keepdim } = parseReduceArgs(dim === undefined ? [] : [dim, keepdimArgument], where);
+  const device = sameDevice(where, x);
+  // argmax(dim, keepdim) or argmax({ dim, keepdim }), as the signature says.
+  const { dim: dimValue, keepdim } = parseReduceArgs(dim === undefined ? [] : keepdimArgument === undefined ? [dim] : [dim, keepdimArgument], where);
   const source = x.dtype === 'bool' ? convertTensor(x, 'int32') : x;
   let dims: number[], shape: number[];
   if (dimValue === undefined || dimValue === null) {
@@ -154,7 +157,7 @@ export function argExtreme(which: 'max' | 'min', x: Tensor, dim?: number | null 
     shape = outputShape(x.shape, dims, keepdim);
   }
   checkNonEmpty(x, dims, where);
-  const indices = emptyTensor(shape, 'int32');
+  const indices = emptyTensor(shape, 'int32', device);
   runReduce(which, source, dims, null, indices, 1);
   if (source !== x) source.dispose();
   return indices;
@@ -162,18 +165,18 @@ export function argExtreme(which: 'max' | 'min', x: Tensor, dim?: number | null 
 
 /** Softmax or log-softmax along dim, computed on a contiguous copy when the input is strided. */
 export function softmax(x: Tensor, dimArgument: number | { dim: number }, logarithm: boolean): Tensor {
-  void x.storage;
   const where = logarithm ? 'logSoftmax' : 'softmax';
+  const device = sameDevice(where, x);
   const dim = typeof dimArgument === 'object' && dimArgument !== null ? dimArgument.dim : dimArgument;
   if (x.dtype !== 'float32') throw new DtypeError(`${where}: expected a float32 tensor, got ${x.dtype}; convert with .float()`);
   const d = normalizeDim(dim, x.dim(), where);
   const source = isContiguous(x) ? x : contiguous(x);
-  const out = emptyTensor(x.shape, 'float32');
+  const out = emptyTensor(x.shape, 'float32', device);
   const n = x.dim() === 0 ? 1 : x.shape[d];
   const inner = numelOf(x.shape.slice(d + 1));
   const lines = n === 0 ? 0 : x.numel() / n;
-  const outAddress = addressOf(out), xAddress = addressOf(source);
-  wasm.launch('softmax_f32', [logarithm ? 1 : 0, outAddress, xAddress, n, inner], lines, 4 * n);
+  if (device === 'webgpu') gpu.softmax(logarithm, out, source, n, inner, lines);
+  else wasm.launch('softmax_f32', [logarithm ? 1 : 0, addressOf(out), addressOf(source), n, inner], lines, 4 * n);
   if (source !== x) source.dispose();
   record(logarithm ? 'LogSoftmaxBackward0' : 'SoftmaxBackward0', [x], [out], () => derivatives.softmax(x.dim() === 0 ? 0 : d, logarithm), () => [out]);
   return out;
@@ -181,14 +184,14 @@ export function softmax(x: Tensor, dimArgument: number | { dim: number }, logari
 
 /** all()/any(): whether every (some) element is non-zero, over all dims or the given ones; bool results. */
 export function logical(which: 'all' | 'any', x: Tensor, ...args: ReduceArgs): Tensor {
-  void x.storage;
+  const device = sameDevice(which, x);
   const { dim, keepdim } = parseReduceArgs(args, which);
   const dims = reducedDims(dim, x.dim(), which);
   const flags = x.dtype === 'bool' ? x : compare('ne', x, 0);
   const asInt = convertTensor(flags, 'int32');
   if (flags !== x) flags.dispose();
   const shape = outputShape(x.shape, dims, keepdim);
-  const result = emptyTensor(shape, 'int32');
+  const result = emptyTensor(shape, 'int32', device);
   if (dims.reduce((n, d) => n * x.shape[d], 1) === 0) fill_(result, which === 'all' ? 1 : 0);
   else runReduce(which === 'all' ? 'min' : 'max', asInt, dims, result, null, 1);
   asInt.dispose();
