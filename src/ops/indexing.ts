@@ -9,7 +9,8 @@ import { contiguous, narrow, unsqueeze } from './shape.js';
 import { record } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
 import { inPlaceTracked } from './elementwise.js';
-import { addressOf, describeValue, emptyTensor, formatShape, normalizeDim } from './support.js';
+import { addressOf, describeValue, emptyTensor, formatShape, normalizeDim, sameDevice } from './support.js';
+import * as gpu from '../backend/webgpu/indexing.js';
 
 function checkIndexTensor(index: unknown, where: string): Tensor {
   if (!(index instanceof Tensor)) throw new ArgumentError(`${where}: index must be an int32 tensor, got ${describeValue(index)}`);
@@ -18,9 +19,13 @@ function checkIndexTensor(index: unknown, where: string): Tensor {
   return index;
 }
 
-/** Throws an IndexError naming the first index outside [0, size); runs before anything is written. */
+/**
+ * Throws an IndexError naming the first index outside [0, size); runs before anything is written. On the GPU
+ * this would need a synchronous read, so it is skipped there and the kernels define what such an index does
+ * (src/backend/webgpu/indexing.ts: gather reads NaN / 0 / false, scatter skips it).
+ */
 function checkIndexRange(index: Tensor, size: number, dim: number, where: string): void {
-  if (index.numel() === 0) return;
+  if (index.numel() === 0 || index.device === 'webgpu') return;
   const packed = contiguous(index);
   const bad = wasm.kernels.find_bad_index(addressOf(packed), index.numel(), size);
   if (bad >= 0) {
@@ -31,7 +36,9 @@ function checkIndexRange(index: Tensor, size: number, dim: number, where: string
   if (packed !== index) packed.dispose();
 }
 
-function runGather(out: Tensor, x: Tensor, dim: number, indexAddress: number, indexStrides: number[]): void {
+function runGather(out: Tensor, x: Tensor, dim: number, index: Tensor, indexStrides: number[]): void {
+  if (out.device === 'webgpu') return gpu.gather(out, x, dim, index, indexStrides);
+  const indexAddress = addressOf(index);
   const xStrides = x.strides.slice();
   xStrides[dim] = 0;
   const desc = wasm.describe(out.shape, [out.strides as number[], indexStrides, xStrides]);
@@ -40,8 +47,8 @@ function runGather(out: Tensor, x: Tensor, dim: number, indexAddress: number, in
 }
 
 export function indexSelect(x: Tensor, dim: number, indexArgument: unknown): Tensor {
-  void x.storage;
   const index = checkIndexTensor(indexArgument, 'index_select');
+  const device = sameDevice('index_select', x, index);
   if (index.dim() > 1) throw new ShapeError(`index_select(): Index is supposed to be a vector, got shape ${formatShape(index.shape)}`);
   const d = normalizeDim(dim, x.dim(), 'index_select');
   const sizeHere = x.dim() === 0 ? 1 : x.shape[d];
@@ -49,10 +56,10 @@ export function indexSelect(x: Tensor, dim: number, indexArgument: unknown): Ten
   if (x.dim() === 0) return clone(x);
   const shape = x.shape.slice();
   shape[d] = index.numel();
-  const out = emptyTensor(shape, x.dtype);
+  const out = emptyTensor(shape, x.dtype, device);
   // The index, read as a tensor of out's shape that varies only along dim: gather does the rest.
   const indexStrides = shape.map((_, k) => (k === d && index.dim() === 1 ? index.strides[0] : 0));
-  runGather(out, x, d, addressOf(index), indexStrides);
+  runGather(out, x, d, index, indexStrides);
   record('IndexSelectBackward0', [x], [out], () => derivatives.indexSelect(x.shape, d), () => [index]);
   return out;
 }
@@ -69,25 +76,25 @@ function checkGatherShapes(x: Tensor, index: Tensor, d: number, where: string): 
 }
 
 export function gather(x: Tensor, dim: number, indexArgument: unknown): Tensor {
-  void x.storage;
   const index = checkIndexTensor(indexArgument, 'gather');
+  const device = sameDevice('gather', x, index);
   const d = normalizeDim(dim, x.dim(), 'gather');
   checkGatherShapes(x, index, d, 'gather');
   checkIndexRange(index, x.dim() === 0 ? 1 : x.shape[d], d, 'gather(): index out of range');
-  const out = emptyTensor(index.shape, x.dtype);
+  const out = emptyTensor(index.shape, x.dtype, device);
   if (x.dim() === 0) {
     convertInto(out, x);
     return out;
   }
-  runGather(out, x, d, addressOf(index), index.strides as number[]);
+  runGather(out, x, d, index, index.strides as number[]);
   record('GatherBackward0', [x], [out], () => derivatives.gather(x.shape, d), () => [index]);
   return out;
 }
 
 export function scatterInPlace(self: Tensor, dim: number, indexArgument: unknown, source: Tensor | Scalar, accumulate: boolean): void {
-  void self.storage;
   const where = accumulate ? 'scatter_add' : 'scatter';
   const index = checkIndexTensor(indexArgument, where);
+  const device = sameDevice(where, self, index, source);
   const d = normalizeDim(dim, self.dim(), where);
   checkGatherShapes(self, index, d, where);
   if (source instanceof Tensor) {
@@ -107,6 +114,16 @@ export function scatterInPlace(self: Tensor, dim: number, indexArgument: unknown
   checkIndexRange(index, self.dim() === 0 ? 1 : self.shape[d], d, `${where}(): index out of range`);
   if (inPlaceTracked(self, [source], `${where}_`, (snapshot) => scatter(snapshot, dim, index, source, accumulate))) return;
   if (index.numel() === 0) return;
+  if (device === 'webgpu') {
+    // Three separate buffers, so no thread reads what another writes (the kernel loops over the index per target).
+    const separateIndex = index.storage === self.storage ? clone(index) : index;
+    const separateSource = source instanceof Tensor && (source.storage === self.storage || source.storage === index.storage) ? clone(source) : source;
+    gpu.scatter(self, self.dim() ? d : 0, separateIndex, separateSource instanceof Tensor ? separateSource : Number(separateSource), accumulate);
+    if (separateIndex !== index) separateIndex.dispose();
+    if (separateSource instanceof Tensor && separateSource !== source) separateSource.dispose();
+    self.storage.version++;
+    return;
+  }
   const separate = source instanceof Tensor && source.storage === self.storage ? clone(source) : source;
   const outStrides = self.strides.slice();
   if (outStrides.length) outStrides[d] = 0;
@@ -148,8 +165,9 @@ export function cat(tensorsArgument: unknown, dim = 0, nodeName = 'CatBackward0'
   const tensors = checkTensorList(tensorsArgument, 'cat');
   // PyTorch skips 1-D empty tensors whatever the others' shapes (legacy behaviour).
   const parts = tensors.filter((t) => !(t.dim() === 1 && t.numel() === 0));
+  const device = sameDevice('cat', ...tensors);
   const dtype = tensors.map((t) => t.dtype).reduce<Dtype>((a, b) => promoteTypes(a, b), tensors[0].dtype);
-  if (parts.length === 0) return emptyTensor([0], dtype);
+  if (parts.length === 0) return emptyTensor([0], dtype, device);
   const reference = parts[0];
   if (reference.dim() === 0) throw new ShapeError('zero-dimensional tensor (at position 0) cannot be concatenated');
   const d = normalizeDim(dim, reference.dim(), 'cat');
@@ -165,7 +183,7 @@ export function cat(tensorsArgument: unknown, dim = 0, nodeName = 'CatBackward0'
   });
   const shape = reference.shape.slice();
   shape[d] = parts.reduce((total, t) => total + t.shape[d], 0);
-  const out = emptyTensor(shape, dtype);
+  const out = emptyTensor(shape, dtype, device);
   let at = 0;
   for (const part of parts) {
     const target = noGrad(() => narrow(out, d, at, part.shape[d]));
