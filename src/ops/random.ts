@@ -1,8 +1,9 @@
 // Random numbers from a counter-based generator (Philox4x32-10): the same seed gives the same tensor on any thread count.
 import { wasm } from '../backend/wasm/device.js';
 import { ArgumentError, DtypeError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import type { Device, Tensor } from '../tensor.js';
 import { convertInto } from './elementwise.js';
+import { upload } from './transfer.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { AutogradError } from '../autograd/engine.js';
 
@@ -12,7 +13,7 @@ function checkNotInGraph(target: Tensor, where: string): void {
       'initialise parameters inside torch.noGrad(() => ...)');
   }
 }
-import { addressOf, describeValue, emptyTensor, isContiguous, type Shape } from './support.js';
+import { addressOf, checkOptions, describeValue, emptyTensor, isContiguous, type Shape } from './support.js';
 
 /** PyTorch's default seed, so an unseeded program is still reproducible run to run. */
 const defaultSeed = 67280421310721;
@@ -40,16 +41,21 @@ function nextStream(count: number): [number, number, number, number] {
 
 
 
-/** Fills target from the generator's stream with `kernel`, whose arguments after the stream are `parameters`. */
+/**
+ * Fills target from the generator's stream with `kernel`, whose arguments after the stream are `parameters`.
+ * A GPU target is filled on the CPU from the same stream and uploaded (the lead's choice for the WebGPU
+ * device): a seed gives the same numbers on both devices, and the offset advances exactly as on the CPU.
+ */
 function fillRandom(target: Tensor, kernel: 'random_uniform_f32' | 'random_normal_f32' | 'random_int_i32', parameters: [number, number], nsPerItem: number): void {
-  const direct = isContiguous(target);
+  const direct = target.device === 'cpu' && isContiguous(target);
   const out = direct ? target : emptyTensor(target.shape, target.dtype);
   const stream = nextStream(out.numel());
   wasm.launch(kernel, [addressOf(out), ...stream, ...parameters], out.numel(), nsPerItem);
-  if (!direct) {
-    convertInto(target, out);
-    out.dispose();
-  }
+  if (direct) return;
+  const staged = target.device === 'webgpu' ? upload(out) : out;
+  convertInto(target, staged);
+  if (staged !== out) staged.dispose();
+  out.dispose();
 }
 
 // null or a string would reach the kernel as 0 or NaN: a parameter left out takes its default, one given must be a number.
@@ -92,9 +98,24 @@ export function randomIntegers(shape: Shape, low: number, high: number): Tensor 
  * the generator's stream, so manualSeed makes it reproducible. Each swap draws 30 bits: the modulo bias is
  * below n / 2^30 (6e-5 for MNIST's 60,000).
  */
-export function randperm(n: number, options: { dtype?: 'int32' } = {}): Tensor {
+export function randperm(n: number, optionsArgument?: { dtype?: 'int32'; device?: Device }): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`randperm: n must be a non-negative integer, got ${String(n)}`);
+  const options = checkOptions(optionsArgument, 'randperm', ['dtype', 'device']) as { dtype?: 'int32'; device?: Device };
   if (options.dtype !== undefined && options.dtype !== 'int32') throw new DtypeError(`randperm: dtype must be int32, got ${String(options.dtype)}`);
+  if (options.device !== undefined && options.device !== 'cpu' && options.device !== 'webgpu') {
+    throw new ArgumentError(`randperm: unknown device ${JSON.stringify(options.device)}, expected 'cpu' or 'webgpu'`);
+  }
+  // Shuffled on the CPU from the generator's stream, then uploaded: the same permutation on every device.
+  const permutation = shuffled(n);
+  if (options.device !== 'webgpu') return permutation;
+  try {
+    return upload(permutation);
+  } finally {
+    permutation.dispose();
+  }
+}
+
+function shuffled(n: number): Tensor {
   const out = emptyTensor([n], 'int32');
   if (n === 0) return out;
   fillRandom(out, 'random_int_i32', [0, 2 ** 30], 6);
