@@ -67,6 +67,19 @@ describe('webgpu reductions', () => {
     await compareDevices('softmax over 1000 on dim 0', () => [floatInput([1000, 3])], ([x]) => x.softmax(0), grad);
   });
 
+  it('reductions of 16384 or more over few outputs are split into chunks and combined (two passes)', async () => {
+    if (!available) return;
+    const long = grad;
+    await compareDevices('sum() of 20000', () => [floatInput([100, 200])], ([x]) => x.sum(), { grad: true, atol: 2e-3, rtol: 1e-4 });
+    await compareDevices('mean(1) of [3, 20000]', () => [floatInput([3, 20000])], ([x]) => x.mean(1), long);
+    await compareDevices('max(1) of [2, 20000] transposed', () => [floatInput([20000, 2])], ([x]) => { const r = x.t().max(1); return [r.values, r.indices]; }, long);
+    await compareDevices('argmin() of 20000 ties', () => [tiedInput([20000])], ([x]) => [x.argmin(), x.argmax(), x.min()]);
+    await compareDevices('int32 sum and max of 20000', () => [indexInput([20000], 1000)], ([x]) => [x.sum(), x.max(), x.argmax()]);
+    await compareDevices('prod of 20000 near 1', () => [torch.rand([20000]).mul(0.0001).add(0.99995)], ([x]) => x.prod(), { rtol: 1e-3 });
+    const lateNan = () => { const x = torch.arange(0, 40000).float().reshape([2, 20000]); x.select(1, 19000).fill_(NaN); x.select(1, 15000).fill_(NaN); return [x]; };
+    await compareDevices('NaN late in a split row', lateNan, ([x]) => [x.argmax(1), x.max(1).values, x.argmin(), x.min(), x.sum(1)]);
+  });
+
   it('max and min: values and indices with ties (the first wins), keepdim, all dims', async () => {
     if (!available) return;
     for (const which of ['max', 'min'] as const) {

@@ -1,6 +1,7 @@
 // WebGPU reductions (sum, prod, max, min with their indices) over any dims, and softmax / log-softmax along one dim.
 import { DeviceError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
+import { emptyTensor } from '../../ops/support.js';
 import { webgpu } from './device.js';
 import { bufferOf, load, prelude, scalarBits, store, wgslType } from './wgsl.js';
 
@@ -14,8 +15,14 @@ const groupSize = 64;
  * classes, a sum over dim 1 of [4096, 8]) from idling 63 of 64 threads.
  */
 const workgroupThreshold = 256;
-/** Words before the dims: outer count, inner count, outer rank, inner rank, input offset, scale. */
-const headerWords = 6;
+/**
+ * A reduction this long over this few outputs is split in two passes: workgroups over chunks of each row
+ * write partial candidates, then a second pass combines them. One workgroup per row would leave all but a
+ * few of the GPU's cores idle on a full reduction of a large tensor.
+ */
+const splitThreshold = 16384, splitRowsBelow = 1024, chunkLength = 4096, maximumChunks = 1024;
+/** Words before the dims: outer count, inner count, outer rank, inner rank, input offset, scale, chunks per row, chunk length. */
+const headerWords = 8;
 const maximumParamWords = 128;
 
 /**
@@ -67,6 +74,11 @@ interface ReduceVariant {
   values: boolean;
   indices: boolean;
   perWorkgroup: boolean;
+  /**
+   * 'whole': each output from its row of x. 'partial': each workgroup reduces one chunk of a row into
+   * candidate g (unscaled). 'combine': each output from its row of candidates (values, and positions for max/min).
+   */
+  stage: 'whole' | 'partial' | 'combine';
 }
 
 const reduceShaders = new Map<string, string>();
@@ -75,21 +87,33 @@ function reduceShader(variant: ReduceVariant): string {
   const key = JSON.stringify(variant);
   const cached = reduceShaders.get(key);
   if (cached !== undefined) return cached;
-  const { op, dtype, values, indices, perWorkgroup } = variant;
+  const { op, dtype, values, indices, perWorkgroup, stage } = variant;
+  const extreme = op === 'max' || op === 'min';
   const type = wgslType(dtype);
   const identity = op === 'sum' ? `${type}(0)` : op === 'prod' ? `${type}(1)` : `${type}(0)`;
   // Extremes start with no candidate (position 0xffffffff); sums and products with their identity.
   const startIndex = op === 'sum' || op === 'prod' ? '0u' : '0xffffffffu';
-  const scaled = op === 'sum' && dtype === 'float32' ? 'best.value * paramF32(5u)' : 'best.value';
-  let binding = 2;
+  const scaled = op === 'sum' && dtype === 'float32' && stage !== 'partial' ? 'best.value * paramF32(5u)' : 'best.value';
+  const candidateIndices = stage === 'combine' && extreme;
+  let binding = candidateIndices ? 3 : 2;
   const outputs = [
+    candidateIndices ? '@group(0) @binding(2) var<storage, read> candidateIndices: array<u32>;' : '',
     values ? `@group(0) @binding(${binding++}) var<storage, read_write> valuesOut: array<u32>;` : '',
     indices ? `@group(0) @binding(${binding++}) var<storage, read_write> indicesOut: array<u32>;` : '',
   ].join('\n');
+  const target = stage === 'partial' ? 'group' : 'outIndex';
   const write = [
-    values ? `valuesOut[outIndex] = ${store(dtype, scaled)};` : '',
-    indices ? 'indicesOut[outIndex] = best.index;' : '',
+    values ? `valuesOut[${target}] = ${store(dtype, scaled)};` : '',
+    indices ? `indicesOut[${target}] = best.index;` : '',
   ].join(' ');
+  // Where row outIndex starts, its i-th element and that element's position over the reduced dims.
+  const access = stage === 'combine' ? `
+fn rowBase(outIndex: u32) -> i32 { return i32(outIndex * params[1]); }
+fn element(base: i32, i: u32) -> ${type} { return ${load(dtype, 'input[u32(base) + i]')}; }
+fn position(base: i32, i: u32) -> u32 { return ${candidateIndices ? 'candidateIndices[u32(base) + i]' : 'i'}; }` : `
+fn rowBase(outIndex: u32) -> i32 { return outerOffset(outIndex); }
+fn element(base: i32, i: u32) -> ${type} { return ${load(dtype, 'input[u32(base + innerOffset(i))]')}; }
+fn position(base: i32, i: u32) -> u32 { return i; }`;
   const common = `${prelude}
 @group(0) @binding(1) var<storage, read> input: array<u32>;
 ${outputs}
@@ -120,7 +144,7 @@ fn innerOffset(i: u32) -> i32 {
   }
   return offset;
 }
-fn element(base: i32, i: u32) -> ${type} { return ${load(dtype, 'input[u32(base + innerOffset(i))]')}; }
+${access}
 `;
   let code: string;
   if (!perWorkgroup) {
@@ -128,25 +152,30 @@ fn element(base: i32, i: u32) -> ${type} { return ${load(dtype, 'input[u32(base 
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let outIndex = flatIndex(id, groups);
   if (outIndex >= params[0]) { return; }
-  let base = outerOffset(outIndex);
+  let base = rowBase(outIndex);
   var best = Candidate(${identity}, ${startIndex});
-  for (var i = 0u; i < params[1]; i++) { best = combine(best.value, best.index, element(base, i), i); }
+  for (var i = 0u; i < params[1]; i++) { best = combine(best.value, best.index, element(base, i), position(base, i)); }
   ${write}
 }`;
   } else {
     code = `${common}
 var<workgroup> sharedValues: array<${type}, ${groupSize}>;
 var<workgroup> sharedIndices: array<u32, ${groupSize}>;
-@compute @workgroup_size(${groupSize}) fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u,
+@compute @workgroup_size(${groupSize}) fn main(@builtin(workgroup_id) groupId: vec3u, @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lane: u32) {
-  // One workgroup per output element; the grid may be two-dimensional past 65535 outputs. Every thread
-  // reaches every barrier (the guard only skips loads and the store), as WGSL's uniformity rules require.
-  let outIndex = group.x + group.y * groups.x;
+  // One workgroup per output element (per chunk of one in the partial stage); the grid may be two-dimensional
+  // past 65535 groups. Every thread reaches every barrier (the guard only skips loads and the store), as
+  // WGSL's uniformity rules require.
+  let group = groupId.x + groupId.y * groups.x;
+  let chunks = ${stage === 'partial' ? 'params[6]' : '1u'};
+  let outIndex = group / chunks;
   let inRange = outIndex < params[0];
+  let begin = ${stage === 'partial' ? '(group % chunks) * params[7]' : '0u'};
+  let end = ${stage === 'partial' ? 'min(begin + params[7], params[1])' : 'params[1]'};
   var best = Candidate(${identity}, ${startIndex});
   if (inRange) {
-    let base = outerOffset(outIndex);
-    for (var i = lane; i < params[1]; i += ${groupSize}u) { best = combine(best.value, best.index, element(base, i), i); }
+    let base = rowBase(outIndex);
+    for (var i = begin + lane; i < end; i += ${groupSize}u) { best = combine(best.value, best.index, element(base, i), position(base, i)); }
   }
   sharedValues[lane] = best.value;
   sharedIndices[lane] = best.index;
@@ -169,11 +198,6 @@ var<workgroup> sharedIndices: array<u32, ${groupSize}>;
   return code;
 }
 
-/**
- * Reduces x over `dims` (sorted) into `values` and/or `indices` (contiguous, laid out as the kept dims in
- * order; indices are flat positions over the reduced dims, as on the CPU). `scale` multiplies float sums
- * (mean). The reduced count must be non-zero (callers fill empty reductions themselves).
- */
 /** A workgroup per row (the grid goes two-dimensional past 65535 rows), or a thread per row. */
 function dispatchRows(code: string, buffers: GPUBuffer[], words: Uint32Array, rows: number, perWorkgroup: boolean): void {
   const device = webgpu();
@@ -182,6 +206,11 @@ function dispatchRows(code: string, buffers: GPUBuffer[], words: Uint32Array, ro
   device.dispatchGroups(code, buffers, words, Math.min(rows, limit), Math.ceil(rows / limit));
 }
 
+/**
+ * Reduces x over `dims` (sorted) into `values` and/or `indices` (contiguous, laid out as the kept dims in
+ * order; indices are flat positions over the reduced dims, as on the CPU). `scale` multiplies float sums
+ * (mean). The reduced count must be non-zero (callers fill empty reductions themselves).
+ */
 export function reduce(op: GpuReduceOp, x: Tensor, dims: readonly number[], values: Tensor | null, indices: Tensor | null, scale: number): void {
   const reduced = new Set(dims);
   const outerShape: number[] = [], outerStrides: number[] = [], innerShape: number[] = [], innerStrides: number[] = [];
@@ -208,12 +237,33 @@ export function reduce(op: GpuReduceOp, x: Tensor, dims: readonly number[], valu
   for (const stride of outer.strides) signed[at++] = stride;
   for (const size of inner.shape) words[at++] = size;
   for (const stride of inner.strides) signed[at++] = stride;
-  const perWorkgroup = innerCount >= workgroupThreshold;
-  const code = reduceShader({ op, dtype: x.dtype === 'float32' ? 'float32' : 'int32', values: values !== null, indices: indices !== null, perWorkgroup });
-  const buffers = [bufferOf(x)];
-  if (values) buffers.push(bufferOf(values));
-  if (indices) buffers.push(bufferOf(indices));
-  dispatchRows(code, buffers, words, outerCount, perWorkgroup);
+  const dtype = x.dtype === 'float32' ? 'float32' : 'int32';
+  const extreme = op === 'max' || op === 'min';
+  if (innerCount < splitThreshold || outerCount >= splitRowsBelow) {
+    const perWorkgroup = innerCount >= workgroupThreshold;
+    const code = reduceShader({ op, dtype, values: values !== null, indices: indices !== null, perWorkgroup, stage: 'whole' });
+    dispatchRows(code, [bufferOf(x), ...(values ? [bufferOf(values)] : []), ...(indices ? [bufferOf(indices)] : [])], words, outerCount, perWorkgroup);
+    return;
+  }
+  const length = Math.max(chunkLength, Math.ceil(innerCount / maximumChunks));
+  const chunks = Math.ceil(innerCount / length);
+  words[6] = chunks;
+  words[7] = length;
+  const candidates = emptyTensor([outerCount * chunks], dtype, 'webgpu');
+  const candidatePositions = extreme ? emptyTensor([outerCount * chunks], 'int32', 'webgpu') : null;
+  const partial = reduceShader({ op, dtype, values: true, indices: extreme, perWorkgroup: true, stage: 'partial' });
+  dispatchRows(partial, [bufferOf(x), bufferOf(candidates), ...(candidatePositions ? [bufferOf(candidatePositions)] : [])], words, outerCount * chunks, true);
+  const combineWords = new Uint32Array(headerWords);
+  combineWords[0] = outerCount;
+  combineWords[1] = chunks;
+  combineWords[5] = words[5];
+  const perWorkgroup = chunks >= workgroupThreshold;
+  const combine = reduceShader({ op, dtype, values: values !== null, indices: indices !== null, perWorkgroup, stage: 'combine' });
+  dispatchRows(combine, [bufferOf(candidates), ...(candidatePositions ? [bufferOf(candidatePositions)] : []),
+    ...(values ? [bufferOf(values)] : []), ...(indices ? [bufferOf(indices)] : [])], combineWords, outerCount, perWorkgroup);
+  // Recorded work runs before the buffers are reused (one queue, in order), so they go back to the pool now.
+  candidates.dispose();
+  candidatePositions?.dispose();
 }
 
 const softmaxShaders = new Map<string, string>();
