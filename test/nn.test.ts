@@ -302,12 +302,17 @@ describe('Module: modes, gradients, devices', () => {
     net.dispose();
   });
 
-  it("to('cpu') is the module itself; other devices and integer dtypes are clear errors", () => {
+  it("to('cpu') is the module itself; unknown devices, an unopened WebGPU device and integer dtypes are clear errors", () => {
     const net = new Net();
     expect(net.to('cpu')).toBe(net);
     expect(net.to({ device: 'cpu', dtype: 'float32' })).toBe(net);
+    expect(() => net.to('cuda')).toThrow(/unknown device "cuda", expected 'cpu' or 'webgpu'/);
+    // This suite never opens the WebGPU device: moving there says how, and the module is left as it was.
+    const before = torch.memory();
     expect(() => net.to('webgpu')).toThrow(torch.DeviceError);
-    expect(() => net.to('webgpu')).toThrow(/device "webgpu" is not available/);
+    expect(() => net.to('webgpu')).toThrow(/await torch\.webgpu\.isAvailable\(\)/);
+    expect(torch.memory()).toEqual(before);
+    expect([...net.parameters()].every((p) => p.device === 'cpu' && !p.isDisposed)).toBe(true);
     expect(() => net.to('int32')).toThrow(/only accepts floating point dtypes, but got desired dtype=int32/);
     net.dispose();
   });

@@ -191,7 +191,7 @@ export function dropout(input: Tensor, p: number | DropoutOptions = 0.5, trainin
   checkFloat(input, 'dropout', 'input');
   if (rate === 1) return inplace ? input.mul_(0) : input.mul(0);
   // One multiplier per element: 0 where dropped, 1/(1-p) where kept (its own gradient rule, in place too).
-  const scale = withTemporaries((temp) => where(temp(temp(rand(input.shape)).lt(rate)), 0, 1 / (1 - rate)));
+  const scale = withTemporaries((temp) => where(temp(temp(rand(input.shape, { device: input.device })).lt(rate)), 0, 1 / (1 - rate)));
   try {
     return inplace ? input.mul_(scale) : input.mul(scale);
   } finally {

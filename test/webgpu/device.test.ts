@@ -220,6 +220,19 @@ describe.runIf(available)('the webgpu device', () => {
 });
 
 describe.runIf(available)('nn.Module on the webgpu device', () => {
+  it('dropout draws the same mask as on the CPU for the same seed; embedding and layer norm follow the CPU', async () => {
+    const F = torch.nn.functional;
+    await compareDevices('dropout', () => [torch.randn(6, 9).requiresGrad_()], ([x]) => {
+      torch.manualSeed(11);
+      return F.dropout(x, 0.4, true);
+    }, { grad: true });
+    await compareDevices('embedding', () => [torch.randn(10, 4).requiresGrad_(), torch.tensor([[1, 3, 3], [9, 0, 1]], { dtype: 'int32' })],
+      ([weight, index]) => F.embedding(index, weight), { grad: true });
+    await compareDevices('layerNorm', () => [torch.randn(3, 5).requiresGrad_(), torch.randn(5).requiresGrad_()],
+      ([x, w]) => F.layerNorm(x, [5], { weight: w }), { grad: true, atol: 1e-5, rtol: 1e-4 });
+  });
+
+
   it('moves parameters, buffers and gradients there and back; tied weights stay tied', async () => {
     torch.manualSeed(1);
     const model = new torch.nn.Sequential(new torch.nn.Linear(3, 4), new torch.nn.BatchNorm1d(4));

