@@ -29,7 +29,7 @@ export class Storage {
     this.device = device;
     if (device === 'webgpu') {
       this.gpu = webgpu();
-      this.buffer = this.gpu.allocate(bytes);
+      this.buffer = this.gpu.allocate(bytes, () => wasm.reclaimer.reclaim());
       this.pointer = -1;
     } else {
       this.pointer = wasm.allocator.allocate(bytes);

@@ -16,6 +16,12 @@ const paramRingBytes = 1 << 20;
 const maximumBatchedDispatches = 64;
 const maximumWorkgroupsPerDimension = 65535;
 
+/**
+ * New GPU buffers made since the last reclaim that make the device drain collected tensors first: the CPU
+ * allocator's rule (reclaim before growing) in GPU terms, so a loop that never disposes stays bounded.
+ */
+const reclaimEveryBytes = 64 * 2 ** 20;
+
 /** Buffer sizes are rounded to classes so freed buffers are reused (GPU allocation is slow everywhere). */
 function sizeClass(bytes: number): number {
   const size = Math.max(16, bytes);
@@ -43,6 +49,7 @@ export class WebgpuDevice {
   #deviceError: string | null = null;
   #liveBytes = 0;
   #pooledBytes = 0;
+  #createdSinceReclaim = 0;
 
   constructor(device: GPUDevice, adapterInfo: string, owners: readonly unknown[]) {
     this.device = device;
@@ -80,19 +87,29 @@ export class WebgpuDevice {
     return { liveBytes: this.#liveBytes, pooledBytes: this.#pooledBytes };
   }
 
-  allocate(bytes: number): GPUBuffer {
+  /**
+   * A buffer of at least `bytes`: a pooled one of its size class, else a new one. `reclaim` frees the storage
+   * of collected tensor handles (synchronously where the engine can); it runs before every 64 MiB of new buffers.
+   */
+  allocate(bytes: number, reclaim: () => unknown = () => false): GPUBuffer {
     this.checkAlive();
     const size = sizeClass(bytes);
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (size > limit) {
       throw new DeviceError(`webgpu: a tensor of ${bytes} bytes exceeds this device's largest storage binding (${limit} bytes)`);
     }
-    const reused = this.#freeBuffers.get(size)?.pop();
+    let reused = this.#freeBuffers.get(size)?.pop();
+    if (!reused && this.#createdSinceReclaim + size > reclaimEveryBytes) {
+      this.#createdSinceReclaim = 0;
+      reclaim();
+      reused = this.#freeBuffers.get(size)?.pop();
+    }
     this.#liveBytes += size;
     if (reused) {
       this.#pooledBytes -= size;
       return reused;
     }
+    this.#createdSinceReclaim += size;
     return this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   }
 
