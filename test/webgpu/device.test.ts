@@ -20,6 +20,21 @@ describe.runIf(available)('the webgpu device', () => {
     expect(torch.webgpu.unavailableReason()).toBe('');
   });
 
+  it.runIf(typeof process !== 'undefined' && !!process.versions?.node)('in Node without the webgpu package, says which package to install', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // A resolve hook that hides the package, in a child process running the built library.
+    const hook = "export async function resolve(specifier, context, next) { if (specifier === 'webgpu') throw new Error(\"Cannot find package 'webgpu'\"); return next(specifier, context); }";
+    const register = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${hook}`)});`;
+    const library = new URL('../../dist/index.js', import.meta.url).href;
+    const script = `import * as torch from '${library}'; console.log(JSON.stringify([await torch.webgpu.isAvailable(), torch.webgpu.unavailableReason()]));` +
+      "try { torch.ones(1, { device: 'webgpu' }); } catch (error) { console.log(JSON.stringify(error.name + ': ' + error.message)); }";
+    const child = spawnSync(process.execPath, ['--import', register, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const [probe, thrown] = child.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(probe[0]).toBe(false);
+    expect(probe[1]).toMatch(/optional 'webgpu' package: npm install webgpu/);
+    expect(thrown).toMatch(/^DeviceError: webgpu: no device: Node has no WebGPU without the optional 'webgpu' package/);
+  });
+
   it('moves every dtype there and back, contiguous or not', async () => {
     for (const source of [
       torch.arange(12).reshape(3, 4).float().sub(5.5),
