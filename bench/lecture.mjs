@@ -3,6 +3,7 @@ import * as torch from 'wasmtorch';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { table, timePerCall } from './stats.mjs';
 
 const [N, Din, H, Dout] = [64, 1000, 100, 10];
@@ -90,6 +91,7 @@ samples.sort(); print(samples[2] * 1000)
 
 // The core count is read before measureWasmtorch(1) sets one thread (getNumThreads then answers 1).
 const cores = torch.getNumThreads();
+const loadBefore = loadavg()[0];
 const ours = await measureWasmtorch(1);
 const oursTwo = await measureWasmtorch(Math.min(2, cores));
 const tfjs = await measureTfjs();
@@ -103,5 +105,8 @@ const rows = [
 ];
 if (pytorch !== null) rows.push(['PyTorch (Debian, 1 thread)', pytorch.toFixed(3), (pytorch / 1e3 / ours.perStep).toFixed(2)]);
 console.log(table(['library', 'ms/step', 'their time / ours'], rows));
+// Other processes wanting the cores slow the 2-thread figure most (a descheduled worker holds up the caller):
+// the load says whether the figures above come from a quiet machine.
+console.log(`machine: ${cores} cores, 1-minute load average ${loadBefore.toFixed(2)} before and ${loadavg()[0].toFixed(2)} after (this process included)`);
 console.log(`op overhead: add of two [64,100] tensors, recording grad: ${(ours.add * 1e6).toFixed(2)} µs on 1 thread, ${(oursTwo.add * 1e6).toFixed(2)} µs on 2; ` +
   `under noGrad: ${(ours.addNoGrad * 1e6).toFixed(2)} µs on 1 thread, ${(oursTwo.addNoGrad * 1e6).toFixed(2)} µs on 2`);
