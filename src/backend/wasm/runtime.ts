@@ -191,9 +191,12 @@ export class WasmRuntime {
       // Few rows: split columns, so each thread packs only its part of B (a row split would make every thread
       // pack all of it); one tile per thread, each packs all of A.
       this.pool.run('gemm_f32_columns', args, n, Math.min(Math.ceil(n / 8), threads), 8, 12);
-    } else {
+    } else if (m >= 2 * this.gemmRowBlock) {
       // Rows split at multiples of the micro-kernel height; one tile per thread, each packs all of B.
       this.pool.run('gemm_f32', args, m, Math.min(Math.ceil(m / this.gemmRowBlock), threads), this.gemmRowBlock, 12);
+    } else {
+      // One micro-tile row and few columns: nothing to share out.
+      this.kernels.gemm_f32(m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, 0, scratch, 0, m);
     }
   }
 
