@@ -3,7 +3,7 @@ import type { Dtype } from '../../dtype.js';
 import type { Tensor } from '../../tensor.js';
 import { BinaryOp, CompareOp, UnaryOp } from '../wasm/kernels.js';
 import { webgpu } from './device.js';
-import { bufferOf, load, prelude, scalarBits, store, stridedPrelude, stridedWords, writeStridedLayout } from './wgsl.js';
+import { bufferOf, load, prelude, scalarBits, splitStrided, store, stridedPrelude, stridedWords, writeStridedLayout } from './wgsl.js';
 import { broadcastStrides } from '../../ops/support.js';
 
 /** An operand of an elementwise kernel: a tensor read through strides over the output's shape, or a number. */
@@ -279,10 +279,12 @@ function launch(out: Tensor, inputs: readonly { value: ElementwiseOperand; dtype
     if (position < 0) position = buffers.push(buffer) - 1;
     return { dtype, source: { kind: 'buffer', binding: position + 1 } as Source };
   });
-  writeStridedLayout(words, out.shape, layoutOperands);
   parameters.forEach((value, i) => { words[parameterWord + i] = scalarBits(value, parameterType === 'f32' ? 'float32' : 'int32'); });
   const code = shaderSource({ inputs: shaderInputs, outputDtype: out.dtype, expression, helpers, parameterType });
-  device.dispatch(code, buffers, words, out.numel());
+  splitStrided(out.shape, layoutOperands, (shape, operands) => {
+    writeStridedLayout(words, shape, operands);
+    device.dispatch(code, buffers, words, words[0]);
+  });
 }
 
 export function unary(op: number, out: Tensor, x: Tensor, p0: number, p1: number): void {

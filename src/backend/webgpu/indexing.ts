@@ -9,7 +9,7 @@
 import type { Dtype } from '../../dtype.js';
 import type { Tensor } from '../../tensor.js';
 import { webgpu } from './device.js';
-import { bufferOf, load, prelude, scalarBits, store, stridedPrelude, stridedWords, writeStridedLayout } from './wgsl.js';
+import { bufferOf, load, prelude, scalarBits, splitStrided, store, stridedPrelude, stridedWords, writeStridedLayout } from './wgsl.js';
 
 /** Words after the strided layout: the indexed dim's size and stride, the index's and source's strides along it, the scalar source. */
 const sizeWord = stridedWords, strideWord = stridedWords + 1, indexStrideWord = stridedWords + 2, sourceStrideWord = stridedWords + 3, scalarWord = stridedWords + 4;
@@ -52,15 +52,17 @@ export function gather(out: Tensor, x: Tensor, dim: number, index: Tensor, index
   const xStrides = x.strides.slice();
   xStrides[dim] = 0;
   const words = new Uint32Array(stridedWords + 2);
-  writeStridedLayout(words, out.shape, [
-    { offset: out.offset, strides: out.strides }, { offset: index.offset, strides: indexStrides }, { offset: x.offset, strides: xStrides },
-  ]);
   words[sizeWord] = x.shape[dim];
   words[strideWord] = x.strides[dim];
   // An index tensor that is x itself (an int32 tensor indexing itself) shares x's binding: one binding per buffer.
   const shared = bufferOf(index) === bufferOf(x);
   const buffers = shared ? [bufferOf(out), bufferOf(x)] : [bufferOf(out), bufferOf(x), bufferOf(index)];
-  webgpu().dispatch(gatherShader(out.dtype, shared), buffers, words, out.numel());
+  splitStrided(out.shape, [
+    { offset: out.offset, strides: out.strides }, { offset: index.offset, strides: indexStrides }, { offset: x.offset, strides: xStrides },
+  ], (shape, operands) => {
+    writeStridedLayout(words, shape, operands);
+    webgpu().dispatch(gatherShader(out.dtype, shared), buffers, words, words[0]);
+  });
 }
 
 const scatterShaders = new Map<string, string>();
@@ -119,12 +121,6 @@ export function scatter(self: Tensor, dim: number, index: Tensor, source: Tensor
   const acrossDims = (t: Tensor) => shape.map((_, k) => (k === dim || !full(t) ? 0 : t.strides[k]));
   const alongDim = (t: Tensor) => (full(t) ? t.strides[dim] : t.dim() === 1 ? t.strides[0] : 0);
   const words = new Uint32Array(stridedWords + 5);
-  writeStridedLayout(words, shape, [
-    { offset: self.offset, strides: self.strides },
-    { offset: index.offset, strides: acrossDims(index) },
-    typeof source === 'number' ? { offset: 0, strides: shape.map(() => 0) } : { offset: source.offset, strides: acrossDims(source) },
-    { offset: 0, strides: shape.map((_, k) => (k === dim ? 1 : 0)) },
-  ]);
   words[sizeWord] = count;
   words[indexStrideWord] = alongDim(index);
   const buffers = [bufferOf(self), bufferOf(index)];
@@ -133,5 +129,13 @@ export function scatter(self: Tensor, dim: number, index: Tensor, source: Tensor
     words[sourceStrideWord] = alongDim(source);
     buffers.push(bufferOf(source));
   }
-  webgpu().dispatch(scatterShader(self.dtype, accumulate, typeof source === 'number'), buffers, words, words[0]);
+  splitStrided(shape, [
+    { offset: self.offset, strides: self.strides },
+    { offset: index.offset, strides: acrossDims(index) },
+    typeof source === 'number' ? { offset: 0, strides: shape.map(() => 0) } : { offset: source.offset, strides: acrossDims(source) },
+    { offset: 0, strides: shape.map((_, k) => (k === dim ? 1 : 0)) },
+  ], (threadShape, operands) => {
+    writeStridedLayout(words, threadShape, operands);
+    webgpu().dispatch(scatterShader(self.dtype, accumulate, typeof source === 'number'), buffers, words, words[0]);
+  });
 }

@@ -46,11 +46,10 @@ fn stridedOffset(index: u32, operand: u32) -> u32 {
 /** Words used by the strided layout; kernel-specific words follow. */
 export const stridedWords = 10 + 4 * 9;
 
-/**
- * Merges dims that are contiguous for every operand (and drops size-1 dims), as the CPU descriptor does,
- * then writes count, rank, sizes, and each operand's offset and strides into `words`.
- */
-export function writeStridedLayout(words: Uint32Array, shape: readonly number[], operands: readonly { offset: number; strides: readonly number[] }[]): void {
+type StridedOperand = { offset: number; strides: readonly number[] };
+
+/** Merges dims that are contiguous for every operand (and drops size-1 dims), as the CPU descriptor does. */
+function mergeStrided(shape: readonly number[], operands: readonly StridedOperand[]): { keptShape: number[]; keptStrides: number[][] } {
   const keptShape: number[] = [];
   const keptStrides: number[][] = operands.map(() => []);
   for (let d = 0; d < shape.length; d++) {
@@ -64,8 +63,30 @@ export function writeStridedLayout(words: Uint32Array, shape: readonly number[],
     keptShape.push(shape[d]);
     for (let k = 0; k < operands.length; k++) keptStrides[k].push(operands[k].strides[d]);
   }
+  return { keptShape, keptStrides };
+}
+
+/**
+ * Calls `run` once per dispatch a strided kernel needs: once when the dims merge to at most 8, else once per
+ * index of the leading dim (its offset folded into each operand's), recursively. High-rank views (a permuted
+ * 9-d tensor) thus still run, contiguous() and reads included, in a few more dispatches.
+ */
+export function splitStrided(shape: readonly number[], operands: readonly StridedOperand[],
+  run: (shape: readonly number[], operands: readonly StridedOperand[]) => void): void {
+  if (mergeStrided(shape, operands).keptShape.length <= maximumStridedRank) return run(shape, operands);
+  for (let i = 0; i < shape[0]; i++) {
+    splitStrided(shape.slice(1), operands.map((operand) => ({ offset: operand.offset + i * operand.strides[0], strides: operand.strides.slice(1) })), run);
+  }
+}
+
+/**
+ * Merges dims that are contiguous for every operand (and drops size-1 dims), as the CPU descriptor does,
+ * then writes count, rank, sizes, and each operand's offset and strides into `words`.
+ */
+export function writeStridedLayout(words: Uint32Array, shape: readonly number[], operands: readonly StridedOperand[]): void {
+  const { keptShape, keptStrides } = mergeStrided(shape, operands);
   if (keptShape.length > maximumStridedRank) {
-    throw new DeviceError(`webgpu: strided kernels take at most ${maximumStridedRank} non-contiguous dims, got ${keptShape.length} (make the tensor contiguous first)`);
+    throw new DeviceError(`webgpu: strided kernels take at most ${maximumStridedRank} non-contiguous dims, got ${keptShape.length} (split the launch with splitStrided)`);
   }
   const signed = new Int32Array(words.buffer, words.byteOffset, words.length);
   let count = 1;
