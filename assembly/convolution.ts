@@ -355,7 +355,11 @@ export function conv_direct_weight_f32(dw: usize, x: usize, grad: usize, desc: u
     const ci = (co / groupOut) * groupIn + cg;
     const target = at(dw, item * taps);
     if (kernelH == 3 && kernelW == 3) {
-      direct3x3Weight(target, x, grad, batch, inChannels, outChannels, ci, co, height, width, outH, outW, dilationH * width, dilationW);
+      // The next item's channel pair shares this input channel when there is one input channel per group and
+      // both output channels are in the same group: one pass serves both (each weight's sum is the same).
+      const paired = item + 1 < end && groupIn == 1 && (co + 1) % groupOut != 0;
+      direct3x3Weight(target, paired ? at(target, taps) : 0, x, grad, batch, inChannels, outChannels, ci, co, height, width, outH, outW, dilationH * width, dilationW);
+      if (paired) item++;
       continue;
     }
     for (let t0 = 0; t0 < taps; t0 += 4) {
@@ -439,17 +443,20 @@ function direct3x3Plane(dst: usize, plane: usize, weights: usize, b: f32, width:
 }
 
 /**
- * The nine weight gradients of one (co, ci) pair of a 3x3 convolution: one kernel row (three vector sums) per
- * pass over the gradient, so the sums, the gradient vector and the loads fit in registers. A row's last few
- * columns come from a vector overlapping the one before (its reads stay inside the rows), with the lanes
- * already counted masked out of the products.
+ * The nine weight gradients of one (co, ci) pair of a 3x3 convolution, and of (co + 1, ci) too when
+ * `secondTarget` is not 0: one kernel row (three vector sums per output channel) per pass over the gradient,
+ * so the sums, the gradient vectors and the loads fit in registers, each input load serving both channels.
+ * A row's last few columns come from a vector overlapping the one before (its reads stay inside the rows),
+ * with the lanes already counted masked out of the products.
  */
-function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inChannels: i32, outChannels: i32, ci: i32, co: i32,
+function direct3x3Weight(target: usize, secondTarget: usize, x: usize, grad: usize, batch: i32, inChannels: i32, outChannels: i32, ci: i32, co: i32,
   height: i32, width: i32, outH: i32, outW: i32, rowStep: i32, dilationW: i32): void {
   const step1 = <usize>dilationW << 2, step2 = step1 << 1;
   const vectorEnd = outW & ~3, rest = outW - vectorEnd;
   const overlap = rest != 0 && outW >= 4;
   const lastVector = <usize>(outW - 4) << 2;
+  // Without a second channel, the second sums repeat the first channel's (and are not stored).
+  const secondPlane: usize = secondTarget != 0 ? <usize>(outH * outW) << 2 : 0;
   // Lanes l >= 4 - rest of the last vector are the columns not yet counted.
   let restMask = i32x4.splat(0);
   if (rest >= 1) restMask = i32x4.replace_lane(restMask, 3, -1);
@@ -457,29 +464,36 @@ function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inCha
   if (rest >= 3) restMask = i32x4.replace_lane(restMask, 1, -1);
   for (let ky = 0; ky < 3; ky++) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
-    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0;
+    let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0);
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, t0: f32 = 0, t1: f32 = 0, t2: f32 = 0;
     for (let n = 0; n < batch; n++) {
       const gradPlane = at(grad, (n * outChannels + co) * outH * outW);
       const inputRows = at(x, (n * inChannels + ci) * height * width + ky * rowStep);
       for (let oy = 0; oy < outH; oy++) {
-        const g = at(gradPlane, oy * outW), row = at(inputRows, oy * width);
+        const g = at(gradPlane, oy * outW), h = g + secondPlane, row = at(inputRows, oy * width);
         for (let ox = 0; ox < vectorEnd; ox += 4) {
           const o = <usize>ox << 2;
-          const gv = v128.load(g + o);
-          a0 = madd(gv, v128.load(row + o), a0);
-          a1 = madd(gv, v128.load(row + o + step1), a1);
-          a2 = madd(gv, v128.load(row + o + step2), a2);
+          const gv = v128.load(g + o), hv = v128.load(h + o);
+          const x0 = v128.load(row + o), x1 = v128.load(row + o + step1), x2 = v128.load(row + o + step2);
+          a0 = madd(gv, x0, a0); a1 = madd(gv, x1, a1); a2 = madd(gv, x2, a2);
+          d0 = madd(hv, x0, d0); d1 = madd(hv, x1, d1); d2 = madd(hv, x2, d2);
         }
         if (overlap) {
-          const gv = v128.load(g + lastVector);
-          a0 = f32x4.add(a0, v128.and(f32x4.mul(gv, v128.load(row + lastVector)), restMask));
-          a1 = f32x4.add(a1, v128.and(f32x4.mul(gv, v128.load(row + lastVector + step1)), restMask));
-          a2 = f32x4.add(a2, v128.and(f32x4.mul(gv, v128.load(row + lastVector + step2)), restMask));
+          const gv = v128.load(g + lastVector), hv = v128.load(h + lastVector);
+          const x0 = v128.load(row + lastVector), x1 = v128.load(row + lastVector + step1), x2 = v128.load(row + lastVector + step2);
+          a0 = f32x4.add(a0, v128.and(f32x4.mul(gv, x0), restMask));
+          a1 = f32x4.add(a1, v128.and(f32x4.mul(gv, x1), restMask));
+          a2 = f32x4.add(a2, v128.and(f32x4.mul(gv, x2), restMask));
+          d0 = f32x4.add(d0, v128.and(f32x4.mul(hv, x0), restMask));
+          d1 = f32x4.add(d1, v128.and(f32x4.mul(hv, x1), restMask));
+          d2 = f32x4.add(d2, v128.and(f32x4.mul(hv, x2), restMask));
         } else {
           for (let ox = vectorEnd; ox < outW; ox++) {
             const o = <usize>ox << 2;
-            const gs = load<f32>(g + o);
-            s0 += gs * load<f32>(row + o); s1 += gs * load<f32>(row + o + step1); s2 += gs * load<f32>(row + o + step2);
+            const gs = load<f32>(g + o), hs = load<f32>(h + o);
+            const x0 = load<f32>(row + o), x1 = load<f32>(row + o + step1), x2 = load<f32>(row + o + step2);
+            s0 += gs * x0; s1 += gs * x1; s2 += gs * x2;
+            t0 += hs * x0; t1 += hs * x1; t2 += hs * x2;
           }
         }
       }
@@ -488,6 +502,12 @@ function direct3x3Weight(target: usize, x: usize, grad: usize, batch: i32, inCha
     store<f32>(out, horizontalSum(a0) + s0);
     store<f32>(out, horizontalSum(a1) + s1, 4);
     store<f32>(out, horizontalSum(a2) + s2, 8);
+    if (secondTarget != 0) {
+      const second = at(secondTarget, ky * 3);
+      store<f32>(second, horizontalSum(d0) + t0);
+      store<f32>(second, horizontalSum(d1) + t1, 4);
+      store<f32>(second, horizontalSum(d2) + t2, 8);
+    }
   }
 }
 

@@ -143,6 +143,9 @@ describe('gradcheck (float32 central differences) and second derivatives', () =>
     ['conv2d groups 2, dilation 2, padding same', () => [spread([1, 4, 5, 5]), spread([2, 2, 2, 2], 2)], (x, w) => torch.conv2d(x, w, null, { groups: 2, dilation: 2, padding: 'same' })],
     ['conv2d depthwise, asymmetric stride', () => [spread([1, 3, 5, 6]), spread([3, 1, 2, 3], 2)], (x, w) => torch.conv2d(x, w, null, { groups: 3, stride: [2, 1] })],
     ['conv2d unbatched', () => [spread([2, 4, 4]), spread([2, 2, 3, 3], 2)], (x, w) => torch.conv2d(x, w)],
+    // The direct 3x3 weight gradient pairs output channels: 3 per group leaves one unpaired, none paired across groups.
+    ['conv2d 3x3 direct, groups 2 of 3 output channels each', () => [spread([2, 2, 5, 7]), spread([6, 1, 3, 3], 2), spread([6], 3)],
+      (x, w, b) => torch.conv2d(x, w, b, { groups: 2 })],
     ['conv1d stride 2, dilation 2, padding 2', () => [spread([2, 2, 9]), spread([3, 2, 3], 2), spread([3], 3)], (x, w, b) => torch.conv1d(x, w, b, { stride: 2, dilation: 2, padding: 2 })],
     ['convTranspose2d stride 2, padding 1, outputPadding 1, groups 2', () => [spread([1, 4, 3, 3]), spread([4, 1, 3, 3], 2), spread([2], 3)],
       (x, w, b) => torch.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2 })],

@@ -162,8 +162,9 @@ function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, save
   if (plan.groupOut === 0 || plan.groupK === 0) return out;
   if (plan.columns === 0) { fill_(out, 0); return out; }
   if (plan.direct) {
+    // Tiles at multiples of 2: the 3x3 kernel does two output channels per pass over the input.
     wasm.launch('conv_direct_weight_f32', [addressOf(out), addressOf(x!), addressOf(y), describeGeometry(g)], g.outChannels * (g.inChannels / g.groups),
-      g.batch * g.outH * g.outW * g.kernelH * g.kernelW * nsPerFloat);
+      g.batch * g.outH * g.outW * g.kernelH * g.kernelW * nsPerFloat, 2);
     return out;
   }
   const { columns } = plan;
