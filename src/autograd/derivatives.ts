@@ -253,11 +253,18 @@ export const derivatives = {
   gather(shape: readonly number[], dim: number): BackwardFunction {
     return ([g], { saved: [index] }) => [ops.zeros(shape, g.device).scatterAdd(dim, index, g)];
   },
-  scatter(dim: number, accumulate: boolean, sourceIsTensor: boolean): BackwardFunction {
-    return ([g], { saved: [index], needsInputGrad: n }) => [
-      needs(n, 0) ? (accumulate ? g : g.scatter(dim, index, 0)) : null,
-      sourceIsTensor && needs(n, 1) ? g.gather(dim, index) : null,
-    ];
+  /** `sourceShape` is null for a scalar source. A source larger than the index gets zeros beyond it. */
+  scatter(dim: number, accumulate: boolean, sourceShape: readonly number[] | null): BackwardFunction {
+    return ([g], { saved: [index], needsInputGrad: n }) => {
+      let sourceGrad: Tensor | null = null;
+      if (sourceShape && needs(n, 1)) {
+        sourceGrad = g.gather(dim, index);
+        if (sourceGrad.shape.some((size, d) => size !== sourceShape[d])) {
+          sourceGrad = ops.embedInZeros(sourceGrad, sourceShape, (t) => index.shape.reduce((view, size, d) => view.narrow(d, 0, size), t));
+        }
+      }
+      return [needs(n, 0) ? (accumulate ? g : g.scatter(dim, index, 0)) : null, sourceGrad];
+    };
   },
   cat(dim: number, sizes: readonly (number | null)[]): BackwardFunction {
     return ([g]) => {

@@ -147,7 +147,7 @@ export function scatter(self: Tensor, dim: number, index: unknown, source: Tenso
   }
   const d = normalizeDim(dim, self.dim(), 'scatter');
   record(accumulate ? 'ScatterAddBackward0' : 'ScatterBackward0', [self, source instanceof Tensor ? source : null], [out],
-    () => derivatives.scatter(d, accumulate, source instanceof Tensor), () => [index as Tensor]);
+    () => derivatives.scatter(d, accumulate, source instanceof Tensor ? source.shape : null), () => [index as Tensor]);
   return out;
 }
 
