@@ -446,15 +446,28 @@ export function where(condition: unknown, a: unknown, b: unknown): Tensor {
   return out;
 }
 
-function fillValue(value: unknown, where: string): Scalar {
+function fillValue(value: unknown, where: string): Scalar | Tensor {
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   if (value instanceof Tensor) {
     if (value.dim() !== 0) {
       throw new ShapeError(`${where}: only supports a 0-dimensional value tensor, but got tensor with ${value.dim()} dimension(s)`);
     }
-    return value.item();
+    // A GPU value is not read back (that would need a synchronous read): kernels take it as a broadcast operand.
+    return value.device === 'cpu' ? value.item() : value;
   }
   throw new ArgumentError(`${where}: value must be a number, a boolean or a 0-d tensor, got ${describeValue(value)}`);
+}
+
+/**
+ * A fill value as a kernel operand of `self`'s dtype: a number, or a 0-d GPU tensor converted (and copied
+ * when it is a view of self's storage, so no thread reads what another writes). Dispose `temporary`.
+ */
+function fillOperand(self: Tensor, fill: Scalar | Tensor): { operand: Tensor | number; temporary?: Tensor } {
+  if (!(fill instanceof Tensor)) return { operand: castScalar(fill, self.dtype) };
+  sameDevice('fill', self, fill);
+  if (fill.dtype === self.dtype && fill.storage !== self.storage) return { operand: fill };
+  const copy = convertTensor(fill, self.dtype);
+  return { operand: copy, temporary: copy };
 }
 
 function castScalar(value: Scalar, dtype: Dtype): number {
@@ -470,7 +483,9 @@ export function maskedFill(self: Tensor, mask: unknown, value: unknown): Tensor 
   const fill = fillValue(value, 'maskedFill');
   const shape = broadcastShapes(self.shape, condition.shape);
   const out = emptyTensor(shape, self.dtype, sameDevice('maskedFill', self, condition));
-  runWhere(out, condition, castScalar(fill, self.dtype), self);
+  const { operand, temporary } = fillOperand(self, fill);
+  runWhere(out, condition, operand, self);
+  temporary?.dispose();
   const valueTensor = value instanceof Tensor ? value : null;
   record('MaskedFillBackward0', [self, valueTensor], [out], () => derivatives.maskedFill(self.shape), () => [condition]);
   return out;
@@ -483,15 +498,22 @@ export function maskedFillInPlace(self: Tensor, mask: unknown, value: unknown): 
   checkInPlaceShape(self, condition, 'maskedFill_');
   sameDevice('maskedFill_', self, condition);
   if (inPlaceTracked(self, [], 'maskedFill_', (snapshot) => maskedFill(snapshot, condition, fill))) return;
-  runWhere(self, condition, castScalar(fill, self.dtype), self);
+  const { operand, temporary } = fillOperand(self, fill);
+  runWhere(self, condition, operand, self);
+  temporary?.dispose();
   self.storage.version++;
 }
 
 export function fill_(self: Tensor, value: unknown): void {
   void self.storage;
   const fill = fillValue(value, 'fill_');
-  if (inPlaceTracked(self, [], 'fill_', () => { const filled = emptyTensor(self.shape, self.dtype, self.device); convertInto(filled, castScalar(fill, self.dtype)); return filled; })) return;
-  convertInto(self, castScalar(fill, self.dtype));
+  const { operand, temporary } = fillOperand(self, fill);
+  try {
+    if (inPlaceTracked(self, [], 'fill_', () => { const filled = emptyTensor(self.shape, self.dtype, self.device); convertInto(filled, operand); return filled; })) return;
+    convertInto(self, operand);
+  } finally {
+    temporary?.dispose();
+  }
   self.storage.version++;
 }
 

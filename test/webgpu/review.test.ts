@@ -254,6 +254,20 @@ describe.runIf(available)('webgpu review: indexing and nn functions', () => {
     }
   });
 
+  it('maskedFill, maskedFill_ and fill_ take a 0-d GPU tensor value without reading it back', async () => {
+    // Before: the value was read with item(), which throws for a GPU tensor.
+    await compareDevices('maskedFill tensor value', () => [torch.randn(3, 4).requiresGrad_(), torch.tensor(2.5).requiresGrad_()],
+      ([x, v]) => x.maskedFill(x.gt(0), v), { grad: true });
+    await compareDevices('maskedFill int32 from float value', () => [torch.arange(12, { dtype: 'int32' }).reshape(3, 4), torch.tensor(-2.7)],
+      ([x, v]) => x.maskedFill(x.remainder(3).eq(0), v), { atol: 0, rtol: 0 });
+    await compareDevices('maskedFill_ and fill_ from a view of self', () => [torch.arange(12).float().reshape(3, 4)], ([x]) => {
+      const a = x.clone(), b = x.clone();
+      a.maskedFill_(a.gt(5), a.select(0, 0).select(0, 3));
+      b.fill_(b.select(0, 2).select(0, 1));
+      return [a, b];
+    }, { atol: 0, rtol: 0 });
+  });
+
   it('losses and normalizations', async () => {
     const logits = () => [torch.randn(6, 4).requiresGrad_(), torch.tensor([0, 3, -100, 1, 2, 3], { dtype: 'int32' })];
     await compareDevices('crossEntropy ignore', logits, ([x, t]) => F.crossEntropy(x, t), grad);
