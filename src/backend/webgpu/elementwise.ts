@@ -82,7 +82,7 @@ fn powExact(x: f32, y: f32) -> f32 {
       if (n == 0u) { break; }
       base *= base;
     }
-    return select(result, 1.0 / result, y < 0.0);
+    return select(result, divideExact(1.0, result), y < 0.0);
   }
   let ax = abs(x);
   let negative = x < 0.0 || (x == 0.0 && (bitcast<u32>(x) >> 31u) == 1u);
@@ -125,7 +125,7 @@ function unaryFloat(op: number): string {
     case UnaryOp.sign: return 'select(0.0, 1.0, x > 0.0) - select(0.0, 1.0, x < 0.0)';
     // max then min propagates NaN in x, as torch.clamp does; absent bounds arrive as -inf/+inf.
     case UnaryOp.clamp: return 'select(min(max(x, p0), p1), x, isNan(x))';
-    case UnaryOp.reciprocal: return '1.0 / x';
+    case UnaryOp.reciprocal: return 'divideExact(1.0, x)';
     case UnaryOp.square: return 'x * x';
     case UnaryOp.leakyRelu: return 'select(x * p0, x, x > 0.0)';
     case UnaryOp.trunc: return 'trunc(x)';
@@ -152,11 +152,11 @@ function binaryFloat(op: number): string {
     case BinaryOp.add: return 'x + y * alpha';
     case BinaryOp.sub: return 'x - y * alpha';
     case BinaryOp.mul: return 'x * y';
-    case BinaryOp.div: return 'x / y';
+    case BinaryOp.div: return 'divideExact(x, y)';
     case BinaryOp.pow: return 'powExact(x, y)';
     case BinaryOp.maximum: return 'select(max(x, y), nan(), isNan(x) || isNan(y))';
     case BinaryOp.minimum: return 'select(min(x, y), nan(), isNan(x) || isNan(y))';
-    case BinaryOp.floorDivide: return 'floor(x / y)';
+    case BinaryOp.floorDivide: return 'floor(divideExact(x, y))';
     case BinaryOp.thresholdBackward: return 'select(x, 0.0, y <= alpha)';
     case BinaryOp.clampMinBackward: return 'select(0.0, x, y >= alpha)';
     // Python's modulo: the result takes the divisor's sign.
@@ -179,8 +179,16 @@ function binaryInteger(op: number): string {
 }
 
 const divisionFunctions = /* wgsl */ `
+// WGSL leaves division by zero unspecified: IEEE's answers are spelled out (±Inf by the signs, NaN for 0/0).
+fn divideExact(x: f32, y: f32) -> f32 {
+  if (y == 0.0) {
+    if (x == 0.0 || isNan(x)) { return nan(); }
+    return bitcast<f32>(((bitcast<u32>(x) ^ bitcast<u32>(y)) & 0x80000000u) | infBits);
+  }
+  return x / y;
+}
 fn remainderFloat(x: f32, y: f32) -> f32 {
-  let r = x - trunc(x / y) * y;
+  let r = x - trunc(divideExact(x, y)) * y;
   return select(r, r + y, r != 0.0 && ((r < 0.0) != (y < 0.0)));
 }
 fn floorDivideInt(x: i32, y: i32) -> i32 {
@@ -289,7 +297,7 @@ function launch(out: Tensor, inputs: readonly { value: ElementwiseOperand; dtype
 
 export function unary(op: number, out: Tensor, x: Tensor, p0: number, p1: number): void {
   const float = out.dtype === 'float32';
-  launch(out, [{ value: x, dtype: x.dtype }], float ? unaryFloat(op) : unaryInteger(op), float ? mathFunctions : '', [p0, p1], float ? 'f32' : 'i32');
+  launch(out, [{ value: x, dtype: x.dtype }], float ? unaryFloat(op) : unaryInteger(op), float ? mathFunctions + divisionFunctions : '', [p0, p1], float ? 'f32' : 'i32');
 }
 
 export function binary(op: number, out: Tensor, a: ElementwiseOperand, b: ElementwiseOperand, alpha: number): void {
