@@ -1,4 +1,5 @@
 // The WebAssembly device: one shared memory, the kernel module chosen at start-up, the allocator, and kernel launch helpers.
+import { mergeDims } from '../merge-dims.js';
 import { relaxedKernelsBase64, simdKernelsBase64 } from '../../generated/kernels.js';
 import { Allocator } from './allocator.js';
 import type { Kernels } from './kernels.js';
@@ -98,19 +99,8 @@ export class WasmRuntime {
    */
   describe(shape: readonly number[], operandStrides: readonly (readonly number[])[]): number {
     const operands = operandStrides.length;
-    const keptShape: number[] = [];
-    const keptStrides: number[][] = operandStrides.map(() => []);
-    for (let d = 0; d < shape.length; d++) {
-      if (shape[d] === 1) continue;
-      const last = keptShape.length - 1;
-      if (last >= 0 && operandStrides.every((strides, k) => keptStrides[k][last] === strides[d] * shape[d])) {
-        keptShape[last] *= shape[d];
-        for (let k = 0; k < operands; k++) keptStrides[k][last] = operandStrides[k][d];
-        continue;
-      }
-      keptShape.push(shape[d]);
-      for (let k = 0; k < operands; k++) keptStrides[k].push(operandStrides[k][d]);
-    }
+    const { shape: keptShape, strides: keptStrides } = mergeDims(shape, operandStrides);
+    // Kernels walk at least one dim: a shape of size-1 dims is one element with stride 0.
     if (keptShape.length === 0) {
       keptShape.push(1);
       for (let k = 0; k < operands; k++) keptStrides[k].push(0);

@@ -2,6 +2,7 @@
 import type { Dtype } from '../../dtype.js';
 import type { Tensor } from '../../tensor.js';
 import { DeviceError } from '../../errors.js';
+import { mergeDims } from '../merge-dims.js';
 
 /** Dims a strided kernel takes after merging contiguous runs (the same merge as the CPU descriptor). */
 export const maximumStridedRank = 8;
@@ -48,21 +49,9 @@ export const stridedWords = 10 + 4 * 9;
 
 type StridedOperand = { offset: number; strides: readonly number[] };
 
-/** Merges dims that are contiguous for every operand (and drops size-1 dims), as the CPU descriptor does. */
+/** The strided layout's dims after merging (src/backend/merge-dims.ts, the same merge as the CPU descriptor). */
 function mergeStrided(shape: readonly number[], operands: readonly StridedOperand[]): { keptShape: number[]; keptStrides: number[][] } {
-  const keptShape: number[] = [];
-  const keptStrides: number[][] = operands.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = keptShape.length - 1;
-    if (last >= 0 && operands.every((operand, k) => keptStrides[k][last] === operand.strides[d] * shape[d])) {
-      keptShape[last] *= shape[d];
-      for (let k = 0; k < operands.length; k++) keptStrides[k][last] = operands[k].strides[d];
-      continue;
-    }
-    keptShape.push(shape[d]);
-    for (let k = 0; k < operands.length; k++) keptStrides[k].push(operands[k].strides[d]);
-  }
+  const { shape: keptShape, strides: keptStrides } = mergeDims(shape, operands.map((operand) => operand.strides));
   return { keptShape, keptStrides };
 }
 
