@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 import { isolationHeaders } from '../../examples/web/serve.mjs';
-import { chromiumArguments, launchOptions } from './chromium.mjs';
+import { launchOptions } from './chromium.mjs';
 
 const isolated = process.env.WASMTORCH_BROWSER_ISOLATED !== '0';
 
@@ -43,12 +43,7 @@ export default defineConfig({
     browser: {
       enabled: true,
       headless: true,
-      // V8's baseline tier (Liftoff) and its optimizing tier round some SIMD kernels differently (most likely the
-      // relaxed FMA): the 1-versus-2-thread bitwise checks failed in about 1 full run of 2 when a fresh worker
-      // ran Liftoff code while the main thread ran optimized code, and passed in every run with Liftoff off.
-      // The tests check our tiling, so they run on one tier; users' pages get last-bit differences across
-      // thread counts until the code has tiered up (FEATURES.md, Threads).
-      provider: playwright({ launchOptions: { ...launchOptions(), args: [...chromiumArguments, '--js-flags=--no-liftoff'] } }),
+      provider: playwright({ launchOptions: launchOptions() }),
       instances: [{ browser: 'chromium', name: isolated ? 'chromium-isolated' : 'chromium-not-isolated' }],
       screenshotFailures: false,
     },
