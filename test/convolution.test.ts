@@ -224,9 +224,10 @@ describe('threads: bitwise-equal results on 1 and 2 threads', () => {
     return new Uint32Array(Float32Array.from(t.toArray() as Float32Array).buffer);
   }
   // Node only for now. In Chromium this check failed in about half the full browser runs since the pool and GEMM
-  // changes of 2026-11-27 (5d18249..18074d0), on a different result each time (GEMM and direct kernels alike); the
-  // cause is not found yet (an open finding in that session's closing note). test/threads.test.ts checks the
-  // same property in Node.
+  // changes of 2026-11-27 (5d18249..18074d0), on a different result each time (GEMM and direct kernels alike). A
+  // probe showed wrong values, not rounding, in the first 2-thread run after setNumThreads(1) -> (2), and bitwise
+  // equality in the runs after it. A known bug, cause not found yet (that session's closing note); re-enable this
+  // check in browsers with its fix. test/threads.test.ts checks the property in Node.
   it.skipIf(typeof process === 'undefined' || !process.versions?.node)('forward and backward of every op (sizes large enough to run on the pool)', async () => {
     const runAll = () => torch.tidy(() => {
       torch.manualSeed(21);
