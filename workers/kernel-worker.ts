@@ -11,6 +11,8 @@ interface Setup {
   index: number;
   scratch: number;
   spinMicroseconds: number;
+  /** This worker's token: while Word.owners[index] holds it, the slot is this worker's (pool.ts #retire). */
+  token: number;
 }
 
 type Port = { post(message: unknown): void; onMessage(handler: (message: unknown) => void): void; exit(): void };
@@ -63,6 +65,12 @@ function serve(setup: Setup, kernels: Record<string, (...args: number[]) => unkn
       const seen = Atomics.load(words, Word.generation);
       if (seen !== handled && (seen & 1) === 0) break;
       Atomics.wait(words, Word.generation, seen, 100);
+    }
+    // Retired (its slot has a new token, or none) but not yet terminated: leave without touching the slot's
+    // words or scratch, which the worker taking the slot now uses.
+    if (Atomics.load(words, Word.owners + setup.index) !== setup.token) {
+      port.exit();
+      return;
     }
     const generation = Atomics.load(words, Word.generation);
     Atomics.store(words, activeWord, 1);

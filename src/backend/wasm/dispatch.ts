@@ -29,12 +29,13 @@ export const Word = {
   faultWorker: 11, // which worker a fault command targets
   active: 16, // one word per worker: 1 while it may read the job block, so the caller never rewrites it under a reader
   cursors: 112, // one word per thread (caller first): the next tile of its own range, fetch-added by it and by thieves
+  owners: 146, // one word per worker slot: the token of the worker that serves it; a retired worker's token is gone
 } as const;
 
 export const maximumWorkers = 32;
 export const argumentsOffsetBytes = 256; // f64 arguments after the words
 export const maximumArguments = 24;
-export const jobBlockBytes = Word.cursors * 4 + (maximumWorkers + 1) * 4;
+export const jobBlockBytes = (Word.owners + maximumWorkers) * 4;
 
 export const Command = { run: 0, exit: 1, fail: 2, die: 3 } as const;
 

@@ -50,6 +50,8 @@ export class ThreadPool {
   readonly #argumentsView: Float64Array;
   readonly #workers: (WorkerHandle | null)[] = [];
   readonly #scratch: number[] = [];
+  /** Tokens handed to workers (Word.owners): a slot's worker serves jobs only while its token is the slot's. */
+  #nextToken = 1;
   #requested = 1;
   #spawning: Promise<void> = Promise.resolve();
   /** A worker making no progress this long is declared dead (it was terminated or crashed). */
@@ -110,6 +112,9 @@ export class ThreadPool {
   #retire(index: number): void {
     const worker = this.#workers[index];
     if (!worker) return;
+    // terminate() is asynchronous (in browsers a worker may run on for a while): the slot's token goes first, so
+    // the old worker never serves another job beside the one that will take its slot, index and scratch.
+    Atomics.store(this.#words, Word.owners + index, 0);
     worker.alive = false;
     worker.terminate();
     this.#workers[index] = null;
@@ -117,11 +122,13 @@ export class ThreadPool {
 
   async #spawn(index: number): Promise<void> {
     while (this.#scratch.length <= index + 1) this.#scratch.push(this.#options.allocateScratch());
+    const token = this.#nextToken++;
     const setup = {
       module: this.#options.module, memory: this.#options.memory, jobBlock: this.#options.jobBlock, index,
-      scratch: this.#scratch[index + 1], spinMicroseconds: spinMicroseconds,
+      scratch: this.#scratch[index + 1], spinMicroseconds: spinMicroseconds, token,
     };
     Atomics.store(this.#words, Word.active + index, 0);
+    Atomics.store(this.#words, Word.owners + index, token);
     const handle: WorkerHandle = { index, alive: false, terminate: () => {} };
     // Tracked from the start: a worker serves jobs as soon as it is ready, before this thread's event loop
     // hears so, and run() must wait on its active flag before rewriting the job block.
