@@ -29,7 +29,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import type { MaybeTensor } from '../autograd/engine.js';
 import { keep, tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
-import { describeValue, formatShape, sameShape } from '../ops/support.js';
+import { checkDevice, describeValue, formatShape, sameShape } from '../ops/support.js';
 import { Parameter } from './parameter.js';
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
@@ -469,13 +469,11 @@ export class Module extends CallableObject {
     const { device, dtype } = typeof target === 'string'
       ? (target === 'float32' || target === 'int32' || target === 'bool' ? { device: undefined, dtype: target } : { device: target, dtype: undefined })
       : target ?? {};
-    if (device !== undefined && device !== 'cpu' && device !== 'webgpu') {
-      throw new DeviceError(`${this.constructor.name}.${where}: unknown device ${JSON.stringify(device)}, expected 'cpu' or 'webgpu'`);
-    }
+    const checked = device === undefined ? undefined : checkDevice(device, `${this.constructor.name}.${where}`, DeviceError);
     if (dtype !== undefined && dtype !== 'float32') {
       throw new DtypeError(`nn.Module.to only accepts floating point dtypes, but got desired dtype=${dtype}`);
     }
-    return device;
+    return checked;
   }
 
   /** This module's own parameters and buffers as [field name, tensor]. */

@@ -7,7 +7,7 @@ import { Tensor, type Scalar, type TensorOrScalar, type Device } from '../tensor
 import { record, AutogradError } from '../autograd/engine.js';
 import { derivatives } from '../autograd/derivatives.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
-import { addressOf, broadcastShapes, checkOptions, broadcastStrides, describeValue, emptyTensor, formatShape, sameDevice, sameShape, type Shape } from './support.js';
+import { addressOf, broadcastShapes, checkDevice, checkOptions, broadcastStrides, describeValue, emptyTensor, formatShape, sameDevice, sameShape, type Shape } from './support.js';
 import * as gpu from '../backend/webgpu/elementwise.js';
 import { move, moveAsync, upload } from './transfer.js';
 
@@ -92,9 +92,7 @@ export function to(x: Tensor, target: Dtype | Device | Tensor | { dtype?: Dtype;
   } else {
     options = target === 'cpu' || target === 'webgpu' ? { device: target as Device } : { dtype: target as Dtype };
   }
-  if (options.device !== undefined && options.device !== 'cpu' && options.device !== 'webgpu') {
-    throw new ArgumentError(`to: unknown device ${JSON.stringify(options.device)}, expected 'cpu' or 'webgpu'`);
-  }
+  if (options.device !== undefined) checkDevice(options.device, 'to');
   const dtype = options.dtype === undefined ? x.dtype : checkDtype(options.dtype, 'to');
   if (options.device === undefined || options.device === x.device) return dtype === x.dtype ? x : convertTensor(x, dtype);
   return toDevice(x, options.device, dtype);
@@ -102,7 +100,7 @@ export function to(x: Tensor, target: Dtype | Device | Tensor | { dtype?: Dtype;
 
 export async function toAsync(x: Tensor, device: Device): Promise<Tensor> {
   void x.storage;
-  if (device !== 'cpu' && device !== 'webgpu') throw new ArgumentError(`toAsync: unknown device ${JSON.stringify(device)}, expected 'cpu' or 'webgpu'`);
+  checkDevice(device, 'toAsync');
   if (device === x.device || device === 'webgpu') return to(x, device);
   if (x.requiresGrad && !x.isLeaf) return toDevice(x, device, x.dtype); // throws the autograd-graph error
   const moved = await moveAsync(x, device);

@@ -6,7 +6,7 @@ import { Tensor, type Device, type NestedList, type Scalar } from '../tensor.js'
 import { clone, convertInto, fill_ } from './elementwise.js';
 import { normal_, randomIntegers, uniform_ } from './random.js';
 import { move, writeArray } from './transfer.js';
-import { addressOf, checkOptions, checkSize, describeValue, emptyTensor, formatShape, numelOf, viewOf } from './support.js';
+import { addressOf, checkDevice, checkOptions, checkSize, describeValue, emptyTensor, formatShape, numelOf, viewOf } from './support.js';
 
 export interface FactoryOptions {
   dtype?: Dtype;
@@ -18,9 +18,7 @@ function readOptions(options: unknown, where: string): FactoryOptions {
   if (options === undefined) return {};
   // checkOptions takes plain objects only: zeros(2, someTensor) is refused, not read as options making a [2].
   const { dtype, device, requiresGrad } = checkOptions(options, where, ['dtype', 'device', 'requiresGrad']) as FactoryOptions;
-  if (device !== undefined && device !== 'cpu' && device !== 'webgpu') {
-    throw new ArgumentError(`${where}: unknown device ${JSON.stringify(device)}, expected 'cpu' or 'webgpu'`);
-  }
+  if (device !== undefined) checkDevice(device, where);
   if (requiresGrad !== undefined && typeof requiresGrad !== 'boolean') throw new ArgumentError(`${where}: requiresGrad must be a boolean`);
   return { dtype: dtype === undefined ? undefined : checkDtype(dtype, where), device, requiresGrad };
 }

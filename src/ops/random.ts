@@ -13,7 +13,7 @@ function checkNotInGraph(target: Tensor, where: string): void {
       'initialise parameters inside torch.noGrad(() => ...)');
   }
 }
-import { addressOf, checkOptions, describeValue, emptyTensor, isContiguous, type Shape } from './support.js';
+import { addressOf, checkDevice, checkOptions, describeValue, emptyTensor, isContiguous, type Shape } from './support.js';
 
 /** PyTorch's default seed, so an unseeded program is still reproducible run to run. */
 const defaultSeed = 67280421310721;
@@ -102,9 +102,7 @@ export function randperm(n: number, optionsArgument?: { dtype?: 'int32'; device?
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`randperm: n must be a non-negative integer, got ${String(n)}`);
   const options = checkOptions(optionsArgument, 'randperm', ['dtype', 'device']) as { dtype?: 'int32'; device?: Device };
   if (options.dtype !== undefined && options.dtype !== 'int32') throw new DtypeError(`randperm: dtype must be int32, got ${String(options.dtype)}`);
-  if (options.device !== undefined && options.device !== 'cpu' && options.device !== 'webgpu') {
-    throw new ArgumentError(`randperm: unknown device ${JSON.stringify(options.device)}, expected 'cpu' or 'webgpu'`);
-  }
+  if (options.device !== undefined) checkDevice(options.device, 'randperm');
   // Shuffled on the CPU from the generator's stream, then uploaded: the same permutation on every device.
   const permutation = shuffled(n);
   if (options.device !== 'webgpu') return permutation;

@@ -62,6 +62,15 @@ export function addressOf(tensor: Tensor): number {
 }
 
 /**
+ * A device argument: 'cpu' or 'webgpu'. `where` prefixes the message; modules raise a DeviceError, ops an
+ * ArgumentError, as each did before this check had one place.
+ */
+export function checkDevice(value: unknown, where: string, ErrorClass: new (message: string) => Error = ArgumentError): Device {
+  if (value === 'cpu' || value === 'webgpu') return value;
+  throw new ErrorClass(`${where}: unknown device ${JSON.stringify(value)}, expected 'cpu' or 'webgpu'`);
+}
+
+/**
  * The one device all tensor operands of an op are on; numbers go anywhere. Mixing devices is refused
  * naming both, as PyTorch does ("Expected all tensors to be on the same device").
  */
