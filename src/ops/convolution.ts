@@ -153,7 +153,7 @@ function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry, givenRow
   return out;
 }
 
-/** W-shaped wgrad(X, Y): direct, or per group [K, Cout/groups] = col times Y's position rows, transposed into W's layout. */
+/** W-shaped wgrad(X, Y): direct, or per group [Cout/groups, K] = Y's position rows transposed times col transposed. */
 function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, savedCol: Tensor | null, givenRows: Tensor | null): Tensor {
   // The GPU forward keeps no column matrix, so x is always given there.
   if (y.device === 'webgpu') return gpu.convolutionWeightGradient(x!, y, g);
@@ -170,15 +170,14 @@ function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, save
   const { columns } = plan;
   const rows = givenRows ?? positionRows(y, g, plan);
   const col = savedCol ?? im2col(x!, g, plan);
-  const transposed = emptyTensor([plan.groupK, g.outChannels], 'float32');
+  // W's layout directly: [Cout/groups, K] = (position rows)^T col^T per group; the deep sum over positions is
+  // what the GEMM splits between threads (runtime.ts).
   for (let group = 0; group < g.groups; group++) {
-    gemm(plan.groupK, plan.groupOut, columns, addressOf(col) + 4 * group * plan.groupK * columns, columns, 1,
-      addressOf(rows) + 4 * group * plan.groupOut, g.outChannels, 1, addressOf(transposed) + 4 * group * plan.groupOut, g.outChannels);
+    gemm(plan.groupOut, plan.groupK, columns, addressOf(rows) + 4 * group * plan.groupOut, 1, g.outChannels,
+      addressOf(col) + 4 * group * plan.groupK * columns, 1, columns, addressOf(out) + 4 * group * plan.groupOut * plan.groupK, plan.groupK);
   }
   if (rows !== givenRows) rows.dispose();
   if (col !== savedCol) col.dispose();
-  wasm.launch('conv_rows_to_planes_f32', [addressOf(out), addressOf(transposed), 0, 0, g.outChannels, 1, plan.groupK, plan.groupK], 1, 0);
-  transposed.dispose();
   return out;
 }
 

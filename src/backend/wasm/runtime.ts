@@ -163,23 +163,28 @@ export class WasmRuntime {
     const args = [m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, 0, scratch];
     const fewRows = m < 16 * this.gemmRowBlock;
     const kBlocks = this.kernels.gemm_k_blocks(k);
-    if (fewRows && kBlocks >= 2 && kBlocks <= threads) {
-      // Few rows and a deep k (a batch times a wide layer): each thread takes one k block, packing only its
-      // slice of A and B (split rows or columns would make every thread pack all of B or of A). A weight's
-      // rows are then read by the thread whose share of the elementwise ops (its update) they fall in.
-      const columnTiles = Math.floor(threads / kBlocks);
+    // A row split makes every thread pack all of B (k x n), a column split all of A (m x k), a k split neither
+    // but adds (kBlocks - 1) partial products of m x n. Wide products (a convolution's input gradient, B over
+    // every output position) split columns; deep ones with a small C (its weight gradient) split k.
+    const deepK = kBlocks >= 2 && m * kBlocks < k;
+    const wideB = n > 2 * m;
+    if ((fewRows && kBlocks >= 2 && kBlocks <= threads) || deepK) {
+      // Few rows and a deep k (a batch times a wide layer): each thread takes one k block (or several, when
+      // there are more blocks than threads), packing only its slice of A and B. A weight's rows are then read
+      // by the thread whose share of the elementwise ops (its update) they fall in.
+      const columnTiles = Math.max(1, Math.floor(threads / kBlocks));
       const paddedColumns = Math.ceil(n / 8) * 8;
       const partialBytes = 4 * (kBlocks - 1) * m * n;
       const partials = this.allocator.allocate(partialBytes);
       try {
-        this.pool.run('gemm_f32_k_parts', [...args, partials], kBlocks * paddedColumns, kBlocks * columnTiles, 8, 12);
+        this.pool.run('gemm_f32_k_parts', [...args, partials], kBlocks * paddedColumns, Math.min(kBlocks * columnTiles, threads * 4), 8, 12);
         this.kernels.gemm_add_partials(m, n, c, cRow, partials, kBlocks);
       } finally {
         this.allocator.free(partials, partialBytes);
       }
-    } else if (fewRows && n >= 32) {
-      // Few rows: split columns, so each thread packs only its part of B (a row split would make every thread
-      // pack all of it); one tile per thread, each packs all of A.
+    } else if ((fewRows || wideB) && n >= 32) {
+      // Few rows, or B much wider than A is tall: split columns, so each thread packs only its part of B; one
+      // tile per thread, each packs all of A.
       this.pool.run('gemm_f32_columns', args, n, Math.min(Math.ceil(n / 8), threads), 8, 12);
     } else if (m >= 2 * this.gemmRowBlock) {
       // Rows split at multiples of the micro-kernel height; one tile per thread, each packs all of B.
