@@ -8,6 +8,8 @@
 // The column matrix is [Cin*kh*kw, N*OH*OW]: row (ci, ky, kx), column (n, oy, ox). Every kernel's work items
 // write disjoint outputs and sum in a fixed order, so any split across threads gives the same bits.
 
+import { madd, storeTransposed4x4 } from './simd';
+
 @inline function word(desc: usize, index: i32): i32 {
   return load<i32>(desc + (<usize>index << 2));
 }
@@ -257,14 +259,8 @@ export function conv_planes_to_rows_f32(rows: usize, x: usize, channels: i32, ou
         let ox = 0;
         for (; ox + 4 <= outW; ox += 4) {
           const f = from + (<usize>ox << 2);
-          const v0 = v128.load(f), v1 = v128.load(f + planeBytes), v2 = v128.load(f + 2 * planeBytes), v3 = v128.load(f + 3 * planeBytes);
-          const lo01 = f32x4.shuffle(v0, v1, 0, 4, 1, 5), lo23 = f32x4.shuffle(v2, v3, 0, 4, 1, 5);
-          const hi01 = f32x4.shuffle(v0, v1, 2, 6, 3, 7), hi23 = f32x4.shuffle(v2, v3, 2, 6, 3, 7);
-          const p = to + <usize>ox * positionBytes;
-          v128.store(p, f32x4.shuffle(lo01, lo23, 0, 1, 4, 5));
-          v128.store(p + positionBytes, f32x4.shuffle(lo01, lo23, 2, 3, 6, 7));
-          v128.store(p + 2 * positionBytes, f32x4.shuffle(hi01, hi23, 0, 1, 4, 5));
-          v128.store(p + 3 * positionBytes, f32x4.shuffle(hi01, hi23, 2, 3, 6, 7));
+          storeTransposed4x4(v128.load(f), v128.load(f + planeBytes), v128.load(f + 2 * planeBytes), v128.load(f + 3 * planeBytes),
+            to + <usize>ox * positionBytes, positionBytes);
         }
         for (; ox < outW; ox++) {
           for (let j = 0; j < 4; j++) store<f32>(at(to, ox * channels + j), load<f32>(at(from, j * planeSize + ox)));
@@ -509,13 +505,6 @@ function direct3x3Weight(target: usize, secondTarget: usize, x: usize, grad: usi
       store<f32>(second, horizontalSum(d2) + t2, 8);
     }
   }
-}
-
-// A fused multiply-add where the build has relaxed SIMD (one rounding instead of two), else mul then add.
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
 }
 
 /** Bias gradient: work item = channel c; the sum over images and positions of grad[n, c, :], four vector sums then lanes. */

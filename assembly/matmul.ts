@@ -1,5 +1,7 @@
 // Float32 GEMM for one thread's rows: BLIS-style packing of any-strided A and B, then a register-blocked SIMD micro-kernel.
 
+import { storeTransposed4x4 } from './simd';
+
 // Micro-tile: MR x NR of C stays in MR*2 v128 accumulators for a whole k block. V8 on x64 allocates 15 XMM registers:
 // 10 accumulators (5x8) plus two B vectors, one A vector and one broadcast fill them; 6x8 spills and runs at half the
 // speed (wasm-notes 10-11). Without FMA every product needs a register until its add, so the plain build uses 4x8.
@@ -250,20 +252,6 @@ function microKernel4x8(kc: i32, aSliver: usize, bSliver: usize, cTile: usize, c
   v128.store(row1, c10); v128.store(row1, c11, 16);
   v128.store(row2, c20); v128.store(row2, c21, 16);
   v128.store(row3, c30); v128.store(row3, c31, 16);
-}
-
-// 4x4 transpose of four vectors, used by both packers to turn four contiguous k steps of four rows (or columns) into
-// four k steps of the packed layout. Results are written through `out`, `stride` bytes apart.
-// @ts-ignore: decorator
-@inline function storeTransposed4x4(v0: v128, v1: v128, v2: v128, v3: v128, out: usize, stride: usize): void {
-  const lo01 = f32x4.shuffle(v0, v1, 0, 4, 1, 5);
-  const lo23 = f32x4.shuffle(v2, v3, 0, 4, 1, 5);
-  const hi01 = f32x4.shuffle(v0, v1, 2, 6, 3, 7);
-  const hi23 = f32x4.shuffle(v2, v3, 2, 6, 3, 7);
-  v128.store(out, f32x4.shuffle(lo01, lo23, 0, 1, 4, 5));
-  v128.store(out + stride, f32x4.shuffle(lo01, lo23, 2, 3, 6, 7));
-  v128.store(out + 2 * stride, f32x4.shuffle(hi01, hi23, 0, 1, 4, 5));
-  v128.store(out + 3 * stride, f32x4.shuffle(hi01, hi23, 2, 3, 6, 7));
 }
 
 // Packs kc x nc of B (starting at src) into NR-wide column slivers, k-major inside a sliver, zero-padded to NR.

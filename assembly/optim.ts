@@ -8,13 +8,10 @@
 // is split across threads. Flags are bit masks; the scalars arrive already rounded to float32, as PyTorch
 // rounds its Python-float hyperparameters when it passes them to a float32 kernel.
 
+import { madd } from './simd';
+
 // Flag bits shared by the kernels: mirrored in src/optim/optimizer.ts (UpdateFlag).
 const MAXIMIZE = 1, WEIGHT_DECAY = 2, MOMENTUM = 4, NESTEROV = 8, FIRST_STEP = 16, DECOUPLED_DECAY = 32, AMSGRAD = 64, CENTERED = 128;
-
-/** a * b + c: fused in the relaxed build (as PyTorch's AVX2 kernels fuse add-with-alpha), else two roundings. */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, c) : f32x4.add(f32x4.mul(a, b), c);
-}
 
 /** Loads 4 lanes, or 1 lane (the others zero) for tail elements, so one vector body serves both. */
 @inline function loadLanes(address: usize, full: bool): v128 {
