@@ -6,4 +6,5 @@ export * from './random';
 export * from './matmul';
 export * from './optim';
 export * from './convolution';
+export * from './winograd';
 export * from './pooling';

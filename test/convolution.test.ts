@@ -146,6 +146,8 @@ describe('gradcheck (float32 central differences) and second derivatives', () =>
     // The direct 3x3 weight gradient pairs output channels: 3 per group leaves one unpaired, none paired across groups.
     ['conv2d 3x3 direct, groups 2 of 3 output channels each', () => [spread([2, 2, 5, 7]), spread([6, 1, 3, 3], 2), spread([6], 3)],
       (x, w, b) => torch.conv2d(x, w, b, { groups: 2 })],
+    ['conv2d on Winograd (3x3, stride 1, 8 channels each way), padding 1, bias', () => [spread([1, 8, 4, 5]), spread([8, 8, 3, 3], 2), spread([8], 3)],
+      (x, w, b) => torch.conv2d(x, w, b, { padding: 1 })],
     ['conv1d stride 2, dilation 2, padding 2', () => [spread([2, 2, 9]), spread([3, 2, 3], 2), spread([3], 3)], (x, w, b) => torch.conv1d(x, w, b, { stride: 2, dilation: 2, padding: 2 })],
     ['convTranspose2d stride 2, padding 1, outputPadding 1, groups 2', () => [spread([1, 4, 3, 3]), spread([4, 1, 3, 3], 2), spread([2], 3)],
       (x, w, b) => torch.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2 })],
@@ -163,6 +165,7 @@ describe('gradcheck (float32 central differences) and second derivatives', () =>
   const second: [string, () => Tensor[], (...xs: Tensor[]) => Tensor][] = [
     ['conv2d (its rules are convTranspose2d and the weight-gradient op)', () => [spread([1, 2, 4, 4]), spread([2, 2, 2, 2], 2)], (x, w) => torch.conv2d(x, w, null, { stride: 2, padding: 1 }).square()],
     ['convTranspose2d', () => [spread([1, 2, 3, 3]), spread([2, 1, 2, 2], 2)], (x, w) => torch.convTranspose2d(x, w, null, { stride: 2 }).square()],
+    ['conv2d on Winograd (its rules run on Winograd too)', () => [spread([1, 8, 3, 4]), spread([8, 8, 3, 3], 2)], (x, w) => torch.conv2d(x, w, null, { padding: 1 }).square()],
     ['maxPool2d', () => [spread([1, 1, 4, 4])], (x) => torch.maxPool2d(x, 2).square()],
     ['avgPool2d', () => [spread([1, 1, 4, 4])], (x) => torch.avgPool2d(x.square(), 3, { stride: 1, padding: 1 })],
   ];

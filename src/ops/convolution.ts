@@ -1,4 +1,4 @@
-// conv1d, conv2d and convTranspose2d: PyTorch's argument rules and errors, im2col + packed GEMM over the whole minibatch, and their autograd.
+// conv1d, conv2d and convTranspose2d: PyTorch's argument rules and errors, im2col + packed GEMM over the whole minibatch (Winograd for 3x3 stride-1 ones), and their autograd.
 //
 // Three computations share one geometry (a convolution from X [N, Cin, H, W] to Y [N, Cout, OH, OW]):
 // the convolution Y = conv(X, W), its input gradient X = convT(Y, W) (which is also convTranspose2d), and its
@@ -48,6 +48,8 @@ function describeGeometry(g: ConvGeometry): number {
 
 // Estimated nanoseconds per work item, for launch's decision to use the pool: moving a float costs ~0.3 ns.
 const nsPerFloat = 0.3;
+// A SIMD multiply-add on one thread: ~40 GFLOP/s.
+const nsPerMultiplyAdd = 0.05;
 
 /**
  * A contiguous float32 handle on t: t itself, or a copy made outside autograd (the caller disposes it). The
@@ -70,6 +72,8 @@ function release(copy: Tensor, original: Tensor): void {
 interface Plan {
   readonly unitStrideUnpadded: boolean;
   readonly direct: boolean;
+  /** Forward, input gradient and weight gradient by Winograd F(2x2, 3x3) (assembly/winograd.ts). */
+  readonly winograd: boolean;
   readonly groupOut: number;
   readonly groupK: number;
   /** Columns of the column matrix: the output positions N * OH * OW. */
@@ -79,12 +83,24 @@ interface Plan {
 /** At most this many multiply-adds per output (Cin/groups * kh * kw) run on the direct kernels. */
 const directLimit = 16;
 
+/**
+ * Winograd's 16 products are Cout x Cin each (Cin x Cout for the input gradient): with fewer channels they are
+ * too shallow to pay for the transforms.
+ */
+const winogradMinimumChannels = 8;
+
 function planOf(g: ConvGeometry): Plan {
   const unpadded = g.padTop === 0 && g.padLeft === 0 && g.outH === g.height - g.dilationH * (g.kernelH - 1) && g.outW === g.width - g.dilationW * (g.kernelW - 1);
   const unitStrideUnpadded = unpadded && g.strideH === 1 && g.strideW === 1;
   const groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  const winograd = g.kernelH === 3 && g.kernelW === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 &&
+    g.groups === 1 && g.inChannels >= winogradMinimumChannels && g.outChannels >= winogradMinimumChannels && g.padTop <= 2 && g.padLeft <= 2 &&
+    // One image's transforms live in the GEMM's per-thread scratch, for the forward and both gradients.
+    Math.max(wasm.kernels.winograd_scratch_floats(g.inChannels, g.outChannels, Math.ceil(g.outH / 2), Math.ceil(g.outW / 2)),
+      wasm.kernels.winograd_scratch_floats(g.outChannels, g.inChannels, Math.ceil(g.height / 2), Math.ceil(g.width / 2)),
+      wasm.kernels.winograd_weight_scratch_floats(g.inChannels, g.outChannels, Math.ceil(g.outH / 2), Math.ceil(g.outW / 2))) * 4 <= wasm.kernels.gemm_scratch_bytes();
   return {
-    unitStrideUnpadded, direct: unitStrideUnpadded && groupK <= directLimit, groupOut: g.outChannels / g.groups, groupK,
+    unitStrideUnpadded, direct: unitStrideUnpadded && groupK <= directLimit, winograd, groupOut: g.outChannels / g.groups, groupK,
     columns: g.batch * g.outH * g.outW,
   };
 }
@@ -106,12 +122,59 @@ function positionRows(y: Tensor, g: ConvGeometry, plan: Plan): Tensor {
   return rows;
 }
 
+/**
+ * Winograd F(2x2, 3x3) (assembly/winograd.ts): out [N, outC, outH, outW] = the stride-1 3x3 convolution of input
+ * [N, inC, H, W] with top/left padding `pad`, zeros outside the input, plus bias. `transposed` takes its filters
+ * from w as the transpose of w's convolution: w [outC', inC', 3, 3] with outC' = inC, each filter turned 180 degrees.
+ * Numerics: each output sums transformed products instead of the 9*inC raw ones (rounding differs from im2col's by a
+ * few ulps of the inputs' magnitude; not bitwise PyTorch's, which is direct).
+ */
+function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor | null, pad: [number, number], transposed: boolean): void {
+  const [batch, inC, height, width] = input.shape, [, outC, outH, outW] = out.shape;
+  const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2);
+  // U's rows for channels past a multiple of 4 must be zero (assembly/winograd.ts).
+  const u = emptyTensor([16 * Math.ceil(inC / 4) * 4 * outC], 'float32');
+  if (inC % 4 !== 0) fill_(u, 0);
+  wasm.launch('winograd_weights_f32', [addressOf(u), addressOf(w), outC, inC, transposed ? 1 : 0], outC * inC, 40 * nsPerFloat);
+  const desc = wasm.describeWords([batch, inC, height, width, outC, outH, outW, pad[0], pad[1], tilesH, tilesW]);
+  wasm.launch('winograd_conv_f32', [addressOf(out), addressOf(input), addressOf(u), bias ? addressOf(bias) : 0, bias ? 1 : 0, desc, 0], batch,
+    tilesH * tilesW * 16 * outC * inC * nsPerMultiplyAdd, 1, 6);
+  u.dispose();
+}
+
+/**
+ * Winograd's weight gradient (assembly/winograd.ts): partial sums over fixed chunks of images (their count depends
+ * on the batch only, so the bits do not depend on the thread count), then G^T dU G per filter.
+ */
+function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeometry): void {
+  const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2);
+  const chunk = Math.ceil(g.batch / winogradWeightChunks), chunks = Math.ceil(g.batch / chunk);
+  const chunkFloats = wasm.kernels.winograd_chunk_floats(g.inChannels, g.outChannels);
+  const partials = emptyTensor([chunks * chunkFloats], 'float32');
+  const desc = wasm.describeWords([g.batch, g.inChannels, g.height, g.width, g.outChannels, g.outH, g.outW, g.padTop, g.padLeft, tilesH, tilesW, chunk]);
+  wasm.launch('winograd_weight_grad_f32', [addressOf(partials), addressOf(x), addressOf(y), desc, 0], chunks,
+    chunk * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd, 1, 4);
+  // The chunks are summed in order into the first (16*Cp*Op floats: a multiple of 4).
+  const summedVectors = 16 * Math.ceil(g.inChannels / 4) * Math.ceil(g.outChannels / 4) * 4;
+  if (chunks > 1) wasm.launch('winograd_weight_sum_f32', [addressOf(partials), chunks, chunkFloats], summedVectors, chunks * 4 * nsPerFloat);
+  wasm.launch('winograd_weight_finish_f32', [addressOf(out), addressOf(partials), g.outChannels, g.inChannels], g.outChannels * g.inChannels,
+    16 * nsPerFloat);
+  partials.dispose();
+}
+
+/** The weight gradient's images are summed in this many chunks (at most): enough to share among the threads. */
+const winogradWeightChunks = 8;
+
 /** Y = conv(X, W) (+ bias). GEMM path: rows [N*OH*OW, Cout] = col^T W^T per group, over the whole minibatch. */
 function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): { out: Tensor; col: Tensor | null } {
   if (x.device === 'webgpu') return { out: gpu.convolution(x, w, bias, g), col: null };
   const plan = planOf(g);
   const out = emptyTensor(outputShapeOf(g), 'float32');
   const biasArgs = [bias ? addressOf(bias) : 0, bias ? 1 : 0];
+  if (plan.winograd) {
+    winogradConvolution(out, x, w, bias, [g.padTop, g.padLeft], false);
+    return { out, col: null };
+  }
   if (plan.direct) {
     wasm.launch('conv_direct_f32', [addressOf(out), addressOf(x), addressOf(w), ...biasArgs, describeGeometry(g)], g.batch * g.outChannels,
       g.outH * g.outW * plan.groupK * nsPerFloat);
@@ -140,6 +203,11 @@ function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry, givenRow
   const { columns } = plan;
   const out = emptyTensor(inputShapeOf(g), 'float32');
   if (plan.groupK === 0) return out;
+  if (plan.winograd) {
+    // The input gradient is itself a 3x3 stride-1 convolution: of y padded by 2 - pad, with w turned and transposed.
+    winogradConvolution(out, y, w, null, [2 - g.padTop, 2 - g.padLeft], true);
+    return out;
+  }
   const rows = givenRows ?? positionRows(y, g, plan);
   const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, columns], 'float32');
   for (let group = 0; group < g.groups; group++) {
@@ -161,6 +229,10 @@ function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, save
   const out = emptyTensor(weightShapeOf(g), 'float32');
   if (plan.groupOut === 0 || plan.groupK === 0) return out;
   if (plan.columns === 0) { fill_(out, 0); return out; }
+  if (plan.winograd) {
+    winogradWeightGradient(out, x!, y, g);
+    return out;
+  }
   if (plan.direct) {
     // Tiles at multiples of 2: the 3x3 kernel does two output channels per pass over the input.
     wasm.launch('conv_direct_weight_f32', [addressOf(out), addressOf(x!), addressOf(y), describeGeometry(g)], g.outChannels * (g.inChannels / g.groups),
@@ -198,7 +270,8 @@ export function convolutionOp(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
 
 /** The recorded convT(y, w): X-shaped; the input gradient of a convolution and convTranspose2d's forward. */
 export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, rows: Tensor | null = null): Tensor {
-  const yDense = rows ? y : dense(y), wDense = dense(w);
+  // Position rows made by the caller replace y for the GEMM; Winograd reads y itself.
+  const yDense = rows && !planOf(g).winograd ? y : dense(y), wDense = dense(w);
   const out = convolutionTransposeRaw(yDense, wDense, g, rows);
   release(yDense, y); release(wDense, w);
   if (bias) noGrad(() => { const view = reshape(bias, [[1, -1, 1, 1]]); out.add_(view); view.dispose(); });
@@ -208,9 +281,9 @@ export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null
 
 /** The recorded wgrad(x, y): W-shaped, the weight gradient of a convolution. */
 export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, savedCol: Tensor | null = null, rows: Tensor | null = null): Tensor {
-  const direct = planOf(g).direct;
-  const yDense = rows && !direct ? y : dense(y);
-  const xDense = savedCol && !direct ? null : dense(x);
+  const { direct, winograd } = planOf(g);
+  const yDense = rows && !direct && !winograd ? y : dense(y);
+  const xDense = savedCol && !direct && !winograd ? null : dense(x);
   const out = convolutionWeightRaw(xDense, yDense, g, savedCol, rows);
   release(yDense, y);
   if (xDense) release(xDense, x);
@@ -224,7 +297,7 @@ export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, saved
  */
 export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol: Tensor | null, g: ConvGeometry, needsInput: boolean, needsWeight: boolean): [Tensor | null, Tensor | null] {
   const plan = planOf(g);
-  const shareRows = grad.device === 'cpu' && needsInput && needsWeight && !plan.direct && plan.groupK > 0 && plan.groupOut > 0;
+  const shareRows = grad.device === 'cpu' && needsInput && needsWeight && !plan.direct && !plan.winograd && plan.groupK > 0 && plan.groupOut > 0;
   const gradDense = shareRows ? dense(grad) : grad;
   const rows = shareRows ? positionRows(gradDense, g, plan) : null;
   try {

@@ -19,7 +19,7 @@ const isolated = process.env.WASMTORCH_BROWSER_ISOLATED !== '0';
 export const coreFiles = [
   'test/autograd.test.ts', 'test/gradcheck.test.ts', 'test/memory.test.ts', 'test/review-regressions.test.ts',
   'test/nn.test.ts', 'test/pool-recovery.test.ts',
-  'test/golden.test.ts', 'test/differential.test.ts', 'test/nn-fixtures.test.ts', 'test/convolution.test.ts', 'test/optim.test.ts',
+  'test/golden.test.ts', 'test/differential.test.ts', 'test/nn-fixtures.test.ts', 'test/convolution.test.ts', 'test/winograd.test.ts', 'test/optim.test.ts',
   'test/errors.test.ts', 'test/hostile-input.test.ts',
 ];
 

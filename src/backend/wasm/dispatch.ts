@@ -8,6 +8,7 @@ export const dispatchableKernels = [
   'gather', 'sequence', 'random_uniform_f32', 'random_normal_f32', 'random_int_i32', 'gemm_f32', 'gemm_f32_columns', 'gemm_f32_k_parts',
   'conv_im2col_f32', 'conv_col2im_f32', 'conv_im2col_unpadded_f32', 'conv_col2im_unpadded_f32', 'conv_rows_to_planes_f32', 'conv_planes_to_rows_f32',
   'conv_direct_f32', 'conv_direct_weight_f32', 'conv_bias_grad_f32',
+  'winograd_weights_f32', 'winograd_conv_f32', 'winograd_weight_grad_f32', 'winograd_weight_sum_f32', 'winograd_weight_finish_f32',
   'max_pool2d_f32', 'max_pool2d_backward_f32', 'max_pool2d_backward_2x2_f32', 'avg_pool2d_f32', 'avg_pool2d_backward_f32',
   'sgd_f32', 'adam_f32', 'rmsprop_f32', 'adagrad_f32',
 ] as const;

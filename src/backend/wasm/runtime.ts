@@ -136,6 +136,8 @@ export class WasmRuntime {
    */
   launch(kernel: DispatchableKernel, args: number[], workItems: number, nsPerItem: number, align = 1, scratchArgument = -1): void {
     if (workItems <= 0) return;
+    // The calling thread's own scratch; pool threads put theirs in its place.
+    if (scratchArgument >= 0) args[scratchArgument] = this.pool.callerScratch();
     const threads = this.pool.threads;
     if (threads === 1 || workItems * nsPerItem < parallelThresholdNs || workItems < 2 * align) {
       (this.kernels[kernel] as (...a: number[]) => void)(...args, 0, workItems);

@@ -1,0 +1,148 @@
+// The Winograd F(2x2, 3x3) path of 3x3 stride-1 convolutions (forward, input gradient, weight gradient): which geometries take it, a float64 reference over random geometries, threads, memory.
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as torch from '../src/index.js';
+import { wasm } from '../src/backend/wasm/device.js';
+
+type Tensor = torch.Tensor;
+
+/** The kernels a call launches, by name (the runtime's launch, wrapped for the duration of `run`). */
+function kernelsLaunchedBy(run: () => void): string[] {
+  const launched: string[] = [];
+  const original = wasm.launch;
+  wasm.launch = function (this: typeof wasm, kernel, ...rest) {
+    launched.push(kernel);
+    return original.call(this, kernel, ...rest);
+  } as typeof wasm.launch;
+  try {
+    run();
+  } finally {
+    wasm.launch = original;
+  }
+  return launched;
+}
+
+interface Geometry { batch: number; channels: number; height: number; width: number; outChannels: number; padding: number; bias: boolean }
+
+/**
+ * conv2d's output and the gradients of input, weight and bias for sum(y * upstream), in float64, with the sum of
+ * the products' magnitudes beside each value (the scale of its rounding error).
+ */
+function reference(g: Geometry, x: Float32Array, w: Float32Array, b: Float32Array | null, upstream: Float32Array) {
+  const { batch: n, channels: c, height: h, width: wd, outChannels: o, padding: p } = g;
+  const oh = h + 2 * p - 2, ow = wd + 2 * p - 2;
+  const y = new Float64Array(n * o * oh * ow), yScale = new Float64Array(y.length);
+  const dx = new Float64Array(x.length), dxScale = new Float64Array(x.length);
+  const dw = new Float64Array(w.length), dwScale = new Float64Array(w.length);
+  const db = new Float64Array(o);
+  for (let ni = 0; ni < n; ni++) for (let oi = 0; oi < o; oi++) for (let yy = 0; yy < oh; yy++) for (let xx = 0; xx < ow; xx++) {
+    const out = ((ni * o + oi) * oh + yy) * ow + xx, up = upstream[out];
+    let sum = b ? b[oi] : 0, scale = b ? Math.abs(b[oi]) : 0;
+    db[oi] += up;
+    for (let ci = 0; ci < c; ci++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) {
+      const iy = yy + ky - p, ix = xx + kx - p;
+      if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+      const xi = ((ni * c + ci) * h + iy) * wd + ix, wi = ((oi * c + ci) * 3 + ky) * 3 + kx;
+      sum += x[xi] * w[wi]; scale += Math.abs(x[xi] * w[wi]);
+      dx[xi] += up * w[wi]; dxScale[xi] += Math.abs(up * w[wi]);
+      dw[wi] += up * x[xi]; dwScale[wi] += Math.abs(up * x[xi]);
+    }
+    y[out] = sum; yScale[out] = scale;
+  }
+  return { y: [y, yScale], dx: [dx, dxScale], dw: [dw, dwScale], db } as const;
+}
+
+/** |got - want| <= 1e-6 * (scale + 1): a few float32 roundings of the largest partial sums. */
+function expectNear(got: Tensor, [want, scale]: readonly [Float64Array, Float64Array], what: string): void {
+  const values = got.toArray() as Float32Array;
+  expect(values.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(values[i] - want[i]) <= 1e-6 * (scale[i] + 1))) {
+      throw new Error(`${what}[${i}]: got ${values[i]}, expected ${want[i]} (error bound ${1e-6 * (scale[i] + 1)})`);
+    }
+  }
+}
+
+afterAll(async () => { await torch.setNumThreads(1); });
+
+describe('which convolutions run on Winograd', () => {
+  const launchedFor = (input: number[], weight: number[], options: torch.Conv2dOptions = {}) => torch.tidy(() => {
+    const x = torch.randn(...input).requiresGrad_(), w = torch.randn(...weight).requiresGrad_();
+    return kernelsLaunchedBy(() => { torch.conv2d(x, w, null, options).sum().backward(); });
+  });
+
+  it('3x3, stride 1, 8 or more channels each way: forward and both gradients', () => {
+    const launched = launchedFor([2, 8, 6, 6], [8, 8, 3, 3], { padding: 1 });
+    expect(launched.filter((k) => k === 'winograd_conv_f32')).toHaveLength(2);
+    expect(launched).toContain('winograd_weight_grad_f32');
+    expect(launched.some((k) => k.startsWith('conv_im2col') || k.startsWith('conv_col2im'))).toBe(false);
+  });
+
+  it('fewer channels, stride 2, dilation, groups or padding past 2 stay on im2col + GEMM', () => {
+    const cases: [number[], number[], torch.Conv2dOptions][] = [
+      [[1, 7, 6, 6], [8, 7, 3, 3], {}],
+      [[1, 8, 6, 6], [7, 8, 3, 3], {}],
+      [[1, 8, 7, 7], [8, 8, 3, 3], { stride: 2 }],
+      [[1, 8, 7, 7], [8, 8, 3, 3], { dilation: 2 }],
+      [[1, 16, 6, 6], [16, 8, 3, 3], { groups: 2 }],
+      [[1, 8, 6, 6], [8, 8, 3, 3], { padding: 3 }],
+      [[1, 8, 6, 6], [8, 8, 2, 2], {}],
+    ];
+    for (const [input, weight, options] of cases) {
+      const launched = launchedFor(input, weight, options);
+      expect(launched.some((k) => k.startsWith('winograd')), JSON.stringify({ input, weight, options })).toBe(false);
+    }
+  });
+});
+
+describe('against a float64 reference', () => {
+  const geometry = fc.record({
+    batch: fc.integer({ min: 1, max: 10 }), channels: fc.integer({ min: 8, max: 21 }), height: fc.integer({ min: 1, max: 12 }),
+    width: fc.integer({ min: 1, max: 14 }), outChannels: fc.integer({ min: 8, max: 21 }), padding: fc.integer({ min: 0, max: 2 }), bias: fc.boolean(),
+  }).filter((g) => g.height + 2 * g.padding >= 3 && g.width + 2 * g.padding >= 3);
+
+  it('output, input gradient, weight gradient and bias gradient on random geometries', () => {
+    const before = torch.memory();
+    fc.assert(fc.property(geometry, fc.integer({ min: 0, max: 1 << 30 }), (g, seed) => {
+      torch.tidy(() => {
+        torch.manualSeed(seed);
+        const x = torch.randn(g.batch, g.channels, g.height, g.width).requiresGrad_();
+        const w = torch.randn(g.outChannels, g.channels, 3, 3).mul(0.3).requiresGrad_();
+        const b = g.bias ? torch.randn(g.outChannels).requiresGrad_() : null;
+        let y!: Tensor;
+        const launched = kernelsLaunchedBy(() => {
+          y = torch.conv2d(x, w, b, { padding: g.padding });
+          const upstream = torch.randn(...y.shape);
+          y.backward(upstream);
+          const want = reference(g, x.toArray() as Float32Array, w.toArray() as Float32Array, b ? b.toArray() as Float32Array : null, upstream.toArray() as Float32Array);
+          expectNear(y, want.y, 'output');
+          expectNear(x.grad!, want.dx, 'input gradient');
+          expectNear(w.grad!, want.dw, 'weight gradient');
+          if (b) expectNear(b.grad!, [want.db, new Float64Array(g.outChannels).fill(y.numel() / g.outChannels * 4)], 'bias gradient');
+        });
+        expect(launched).toContain('winograd_weight_grad_f32');
+      });
+    }), { numRuns: 40 });
+    expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+  });
+});
+
+describe('threads', () => {
+  // The weight gradient sums images in chunks fixed by the batch size: 9 and 17 images leave a short last chunk.
+  it.skipIf((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false)('bitwise the same on 1 and 2 threads, uneven chunks of images included', async () => {
+    const run = (batch: number) => torch.tidy(() => {
+      torch.manualSeed(batch);
+      const x = torch.randn(batch, 12, 9, 10).requiresGrad_(), w = torch.randn(20, 12, 3, 3).mul(0.2).requiresGrad_();
+      const y = torch.conv2d(x, w, null, { padding: 1 });
+      y.square().sum().backward();
+      return [y, x.grad!, w.grad!].map((t) => Array.from(new Uint32Array(Float32Array.from(t.toArray() as Float32Array).buffer)));
+    });
+    for (const batch of [9, 17, 32]) {
+      await torch.setNumThreads(1);
+      const one = run(batch);
+      await torch.setNumThreads(2);
+      const two = run(batch);
+      one.forEach((words, k) => { expect(two[k], `batch ${batch}, result ${k}`).toEqual(words); });
+    }
+  });
+});
