@@ -418,7 +418,33 @@ function direct3x3Plane(dst: usize, plane: usize, weights: usize, b: f32, width:
   const w20 = v128.load32_splat(weights, 24), w21 = v128.load32_splat(weights, 28), w22 = v128.load32_splat(weights, 32);
   const bv = f32x4.splat(b);
   const step1 = <usize>dilationW << 2, step2 = step1 << 1, rowBytes = <usize>rowStep << 2;
-  for (let oy = 0; oy < outH; oy++) {
+  // Without row dilation, two output rows per pass: they share two input rows, and their sums are two independent
+  // chains (each in the same tap order as one row alone, so the bits do not depend on the pairing).
+  let oy = 0;
+  if (rowStep == width) for (; oy + 2 <= outH; oy += 2) {
+    const row0 = at(plane, oy * width), row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
+    const to = at(dst, oy * outW), below = to + (<usize>outW << 2);
+    for (let ox = 0; ox < outW; ox += 4) {
+      if (ox + 4 > outW) ox = outW - 4;
+      const o = <usize>ox << 2;
+      let x = v128.load(row0 + o);
+      let sum = madd(w00, x, bv);
+      x = v128.load(row0 + o + step1); sum = madd(w01, x, sum);
+      x = v128.load(row0 + o + step2); sum = madd(w02, x, sum);
+      x = v128.load(row1 + o); sum = madd(w10, x, sum); let next = madd(w00, x, bv);
+      x = v128.load(row1 + o + step1); sum = madd(w11, x, sum); next = madd(w01, x, next);
+      x = v128.load(row1 + o + step2); sum = madd(w12, x, sum); next = madd(w02, x, next);
+      x = v128.load(row2 + o); sum = madd(w20, x, sum); next = madd(w10, x, next);
+      x = v128.load(row2 + o + step1); sum = madd(w21, x, sum); next = madd(w11, x, next);
+      x = v128.load(row2 + o + step2); sum = madd(w22, x, sum); next = madd(w12, x, next);
+      x = v128.load(row3 + o); next = madd(w20, x, next);
+      x = v128.load(row3 + o + step1); next = madd(w21, x, next);
+      x = v128.load(row3 + o + step2); next = madd(w22, x, next);
+      v128.store(to + o, sum);
+      v128.store(below + o, next);
+    }
+  }
+  for (; oy < outH; oy++) {
     const row0 = at(plane, oy * width), row1 = row0 + rowBytes, row2 = row1 + rowBytes;
     const to = at(dst, oy * outW);
     for (let ox = 0; ox < outW; ox += 4) {
