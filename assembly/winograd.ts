@@ -31,19 +31,29 @@ import { madd, storeTransposed4x4 } from './simd';
   return (tilesH * tilesW + 3) & ~3;
 }
 
+// Scratch sizes are computed in f64: for large images they pass 2^31 floats, and an i32 would wrap to a size that
+// looks small enough.
+@inline function paddedChannelsF64(channels: i32): f64 {
+  return <f64>((channels + 3) >> 2) * 4;
+}
+
+@inline function laneCountF64(tilesH: i32, tilesW: i32): f64 {
+  return Math.ceil(<f64>tilesH * <f64>tilesW / 4) * 4;
+}
+
 /** Floats of per-thread scratch winograd_conv_f32 needs: the padded image (channels last), V and M. */
-export function winograd_scratch_floats(channels: i32, outChannels: i32, tilesH: i32, tilesW: i32): i32 {
-  const cp = paddedChannels(channels), lanes = laneCount(tilesH, tilesW);
+export function winograd_scratch_floats(channels: i32, outChannels: i32, tilesH: i32, tilesW: i32): f64 {
+  const cp = paddedChannelsF64(channels), lanes = laneCountF64(tilesH, tilesW);
   // + 4: the output transform reads a vector of M from its last output channel on.
-  return (2 * tilesH + 2) * (2 * tilesW + 2) * cp + 16 * lanes * (cp + outChannels) + 4;
+  return (2 * <f64>tilesH + 2) * (2 * <f64>tilesW + 2) * cp + 16 * lanes * (cp + <f64>outChannels) + 4;
 }
 
 /**
  * U from W: work item = (o, i) of the convolution computed; U's rows for the padding channels are left as they are
  * (the caller zeroes U). `transposed` != 0 computes the convolution that is the transpose of W's (W is [C, O, 3, 3]
- * here): its filter (o, i) is W[i, o] turned 180 degrees.
+ * here): its filter (o, i) is W[i, o] turned 180 degrees. A non-finite tap sets *status to 1.
  */
-export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inChannels: i32, transposed: i32, begin: i32, end: i32): void {
+export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inChannels: i32, transposed: i32, status: usize, begin: i32, end: i32): void {
   const eBytes = <usize>(paddedChannels(inChannels) * outChannels) << 2;
   for (let item = begin; item < end; item++) {
     const o = item / inChannels, i = item - o * inChannels;
@@ -51,6 +61,9 @@ export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inCha
     let g00 = load<f32>(filter), g01 = load<f32>(filter, 4), g02 = load<f32>(filter, 8);
     let g10 = load<f32>(filter, 12), g11 = load<f32>(filter, 16), g12 = load<f32>(filter, 20);
     let g20 = load<f32>(filter, 24), g21 = load<f32>(filter, 28), g22 = load<f32>(filter, 32);
+    // An infinite tap would meet its negation in the transforms (inf - inf): see winograd_conv_f32.
+    const check = g00 + g01 + g02 + g10 + g11 + g12 + g20 + g21 + g22;
+    if (check - check != 0) store<i32>(status, 1);
     if (transposed != 0) {
       let swap = g00; g00 = g22; g22 = swap;
       swap = g01; g01 = g21; g21 = swap;
@@ -77,8 +90,10 @@ export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inCha
 /**
  * One convolution per image: work item = image n. In this thread's scratch: the image zero-padded with channels
  * last (so one vector load is one input position for four channels), then V, M, and Y written from M.
+ * An image holding an infinity or NaN sets *status to 1 and is skipped: the transforms would turn an infinity into
+ * NaN (inf - inf), so the caller computes the whole convolution another way.
  */
-export function winograd_conv_f32(y: usize, x: usize, u: usize, bias: usize, hasBias: i32, desc: usize, scratch: usize, begin: i32, end: i32): void {
+export function winograd_conv_f32(y: usize, x: usize, u: usize, bias: usize, hasBias: i32, desc: usize, status: usize, scratch: usize, begin: i32, end: i32): void {
   const channels = word(desc, 1), height = word(desc, 2), width = word(desc, 3), outChannels = word(desc, 4);
   const outH = word(desc, 5), outW = word(desc, 6), padTop = word(desc, 7), padLeft = word(desc, 8);
   const tilesH = word(desc, 9), tilesW = word(desc, 10);
@@ -88,15 +103,26 @@ export function winograd_conv_f32(y: usize, x: usize, u: usize, bias: usize, has
   const v = at(image, paddedH * paddedW * cp);
   const m = at(v, 16 * lanes * cp);
   for (let n = begin; n < end; n++) {
-    padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, padTop, padLeft);
+    if (!padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, padTop, padLeft)) {
+      store<i32>(status, 1);
+      continue;
+    }
     inputTransform(v, image, cp, paddedW, tilesH, tilesW, lanes);
     products(m, v, u, cp, outChannels, lanes);
     outputTransform(at(y, n * outChannels * outH * outW), m, bias, hasBias, outChannels, outH, outW, tilesW, tilesH * tilesW, lanes);
   }
 }
 
-/** image[(y + padTop) * paddedW + x + padLeft][c] = plane c at (y, x), zeros elsewhere; four channels by four columns through a register transpose. */
-function padImage(image: usize, planes: usize, channels: i32, height: i32, width: i32, cp: i32, paddedH: i32, paddedW: i32, padTop: i32, padLeft: i32): void {
+/** Lanes of v that are infinite or NaN (x - x is NaN exactly for those). */
+@inline function nonFinite(v: v128): v128 {
+  return f32x4.ne(f32x4.sub(v, v), f32x4.splat(0));
+}
+
+/**
+ * image[(y + padTop) * paddedW + x + padLeft][c] = plane c at (y, x), zeros elsewhere; four channels by four columns
+ * through a register transpose. Returns false when a value copied is infinite or NaN.
+ */
+function padImage(image: usize, planes: usize, channels: i32, height: i32, width: i32, cp: i32, paddedH: i32, paddedW: i32, padTop: i32, padLeft: i32): bool {
   const total = paddedH * paddedW * cp;
   const zero = f32x4.splat(0);
   for (let i = 0; i < total; i += 4) v128.store(at(image, i), zero);
@@ -104,6 +130,8 @@ function padImage(image: usize, planes: usize, channels: i32, height: i32, width
   const rows = min(height, paddedH - padTop), columns = min(width, paddedW - padLeft);
   const planeSize = height * width;
   const positionBytes = <usize>cp << 2;
+  let bad = f32x4.splat(0);
+  let badScalar = false;
   let c = 0;
   for (; c + 4 <= channels; c += 4) {
     const plane0 = at(planes, c * planeSize);
@@ -114,11 +142,16 @@ function padImage(image: usize, planes: usize, channels: i32, height: i32, width
       let column = 0;
       for (; column + 4 <= columns; column += 4) {
         const p = at(from, column);
-        storeTransposed4x4(v128.load(p), v128.load(p + planeBytes), v128.load(p + 2 * planeBytes), v128.load(p + 3 * planeBytes),
-          to + <usize>column * positionBytes, positionBytes);
+        const v0 = v128.load(p), v1 = v128.load(p + planeBytes), v2 = v128.load(p + 2 * planeBytes), v3 = v128.load(p + 3 * planeBytes);
+        bad = v128.or(bad, v128.or(v128.or(nonFinite(v0), nonFinite(v1)), v128.or(nonFinite(v2), nonFinite(v3))));
+        storeTransposed4x4(v0, v1, v2, v3, to + <usize>column * positionBytes, positionBytes);
       }
       for (; column < columns; column++) {
-        for (let k = 0; k < 4; k++) store<f32>(to + <usize>column * positionBytes + (<usize>k << 2), load<f32>(at(from, k * planeSize + column)));
+        for (let k = 0; k < 4; k++) {
+          const value = load<f32>(at(from, k * planeSize + column));
+          badScalar = badScalar || value - value != 0;
+          store<f32>(to + <usize>column * positionBytes + (<usize>k << 2), value);
+        }
       }
     }
   }
@@ -126,9 +159,14 @@ function padImage(image: usize, planes: usize, channels: i32, height: i32, width
     const plane = at(planes, c * planeSize);
     for (let row = 0; row < rows; row++) {
       const to = at(image, ((row + padTop) * paddedW + padLeft) * cp + c);
-      for (let column = 0; column < columns; column++) store<f32>(to + <usize>column * positionBytes, load<f32>(at(plane, row * width + column)));
+      for (let column = 0; column < columns; column++) {
+        const value = load<f32>(at(plane, row * width + column));
+        badScalar = badScalar || value - value != 0;
+        store<f32>(to + <usize>column * positionBytes, value);
+      }
     }
   }
+  return !badScalar && !v128.any_true(bad);
 }
 
 /** V[e][lane][c] = (B^T d B)[e] of each tile's patch, four channels per vector; lanes past the tiles are zero. */
@@ -309,16 +347,12 @@ function outputTransform(y: usize, m: usize, bias: usize, hasBias: i32, outChann
 // image then tile order, then the chunks in order: the same bits for any number of threads.
 
 /** Floats of per-thread scratch winograd_weight_grad_f32 needs: padded input and gradient (channels last), V and their transform. */
-export function winograd_weight_scratch_floats(channels: i32, outChannels: i32, tilesH: i32, tilesW: i32): i32 {
-  const cp = paddedChannels(channels), op = paddedChannels(outChannels), lanes = laneCount(tilesH, tilesW);
-  return (2 * tilesH + 2) * (2 * tilesW + 2) * cp + 16 * lanes * cp + (2 * tilesH) * (2 * tilesW) * op + 16 * lanes * op;
+export function winograd_weight_scratch_floats(channels: i32, outChannels: i32, tilesH: i32, tilesW: i32): f64 {
+  const cp = paddedChannelsF64(channels), op = paddedChannelsF64(outChannels), lanes = laneCountF64(tilesH, tilesW);
+  const gridH = 2 * <f64>tilesH, gridW = 2 * <f64>tilesW;
+  return (gridH + 2) * (gridW + 2) * cp + 16 * lanes * cp + gridH * gridW * op + 16 * lanes * op;
 }
 
-/**
- * Partial dU of one chunk of `desc[11]` images: work item = chunk; partials [chunks][16][Cp][Op], chunks
- * winograd_chunk_floats apart. The descriptor is
- * the forward convolution's (X the input, Y the output whose gradient is dy).
- */
 /**
  * Floats between two chunks' partial dU: 16*Cp*Op is often a multiple of 4 KiB, and the sum over chunks would then
  * read all its streams from one L1 set.
@@ -327,7 +361,12 @@ export function winograd_chunk_floats(channels: i32, outChannels: i32): i32 {
   return 16 * paddedChannels(channels) * paddedChannels(outChannels) + 48;
 }
 
-export function winograd_weight_grad_f32(partials: usize, x: usize, dy: usize, desc: usize, scratch: usize, begin: i32, end: i32): void {
+/**
+ * Partial dU of one chunk of `desc[11]` images: work item = chunk; partials [chunks][16][Cp][Op], chunks
+ * winograd_chunk_floats apart. The descriptor is the forward convolution's (X the input, Y the output whose gradient
+ * is dy). An image holding a non-finite value sets *status (see winograd_conv_f32) and is skipped.
+ */
+export function winograd_weight_grad_f32(partials: usize, x: usize, dy: usize, desc: usize, status: usize, scratch: usize, begin: i32, end: i32): void {
   const batch = word(desc, 0), channels = word(desc, 1), height = word(desc, 2), width = word(desc, 3), outChannels = word(desc, 4);
   const outH = word(desc, 5), outW = word(desc, 6), padTop = word(desc, 7), padLeft = word(desc, 8);
   const tilesH = word(desc, 9), tilesW = word(desc, 10), chunk = word(desc, 11);
@@ -341,10 +380,13 @@ export function winograd_weight_grad_f32(partials: usize, x: usize, dy: usize, d
     const partial = at(partials, item * winograd_chunk_floats(channels, outChannels));
     const last = min(batch, (item + 1) * chunk);
     for (let n = item * chunk; n < last; n++) {
-      padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, padTop, padLeft);
-      inputTransform(v, image, cp, paddedW, tilesH, tilesW, lanes);
       // The output grid of the tiles: 2*tilesH x 2*tilesW, zeros past Y's edge.
-      padImage(gradImage, at(dy, n * outChannels * outH * outW), outChannels, outH, outW, op, 2 * tilesH, 2 * tilesW, 0, 0);
+      if (!padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, padTop, padLeft) ||
+        !padImage(gradImage, at(dy, n * outChannels * outH * outW), outChannels, outH, outW, op, 2 * tilesH, 2 * tilesW, 0, 0)) {
+        store<i32>(status, 1);
+        continue;
+      }
+      inputTransform(v, image, cp, paddedW, tilesH, tilesW, lanes);
       gradientTransform(gradTransform, gradImage, op, 2 * tilesW, tilesH, tilesW, lanes);
       weightProducts(partial, v, gradTransform, cp, op, lanes, n == item * chunk);
     }

@@ -1,5 +1,6 @@
 // wasmtorch: PyTorch's programming model for JavaScript. `import * as torch from 'wasmtorch'` is ready once imported.
 import { wasm } from './backend/wasm/device.js';
+import { setWinograd } from './ops/convolution.js';
 import { Tensor, type Scalar, type TensorOrScalar } from './tensor.js';
 import type { ReduceArgs, ValuesIndices } from './ops/reduce.js';
 import * as elementwise from './ops/elementwise.js';
@@ -55,6 +56,11 @@ export const backend = {
    * allocator also does this before it grows the memory). Returns false where the engine cannot.
    */
   collectGarbage: () => wasm.reclaimer.reclaim(),
+  /**
+   * Whether 3x3 stride-1 convolutions with 8+ channels may run on Winograd F(2x2, 3x3) (default true; see
+   * FEATURES.md for its numerics). Returns the previous setting. Like `torch.backends.cudnn.enabled = False`.
+   */
+  setWinograd,
 };
 
 /**

@@ -95,6 +95,72 @@ describe('which convolutions run on Winograd', () => {
   });
 });
 
+describe('infinities, NaN and the switch', () => {
+  const values = (t: Tensor) => Array.from(t.toArray() as Float32Array);
+  /** Forward and all three gradients of one conv2d, with `poison` applied to the inputs first. */
+  const run = (poison: (x: Tensor, w: Tensor, upstream: Tensor) => void) => torch.tidy(() => {
+    torch.manualSeed(5);
+    const x = torch.randn(2, 8, 6, 7), w = torch.randn(12, 8, 3, 3), b = torch.randn(12), upstream = torch.randn(2, 12, 6, 7);
+    poison(x, w, upstream);
+    x.requiresGrad_(); w.requiresGrad_(); b.requiresGrad_();
+    const y = torch.conv2d(x, w, b, { padding: 1 });
+    y.backward(upstream);
+    return [y, x.grad!, w.grad!, b.grad!].map(values);
+  });
+  const onGemm = <T>(f: () => T): T => {
+    const previous = torch.backend.setWinograd(false);
+    try { return f(); } finally { torch.backend.setWinograd(previous); }
+  };
+
+  // The transforms would turn an infinity into NaN (inf - inf): a computation whose operands hold one takes the GEMM
+  // path, so every result has the infinities and NaN of setWinograd(false) (PyTorch's: infinity where a window holds
+  // one, NaN where it holds both signs or a NaN) and its finite values within rounding.
+  const poisons: [string, (x: Tensor, w: Tensor, upstream: Tensor) => void][] = [
+    ['an infinite input', (x) => { x.narrow(0, 1, 1).narrow(1, 3, 1).narrow(2, 2, 1).narrow(3, 4, 1).fill_(Infinity); }],
+    ['a NaN input', (x) => { x.narrow(2, 0, 1).narrow(3, 0, 1).fill_(NaN); }],
+    ['an infinite weight', (_, w) => { w.narrow(0, 5, 1).narrow(1, 2, 1).narrow(2, 1, 1).narrow(3, 1, 1).fill_(-Infinity); }],
+    ['an infinite upstream gradient', (_, __, upstream) => { upstream.narrow(1, 7, 1).narrow(2, 3, 1).narrow(3, 3, 1).fill_(Infinity); }],
+  ];
+  for (const [name, poison] of poisons) {
+    it(`${name}: the infinities and NaN of the GEMM path`, () => {
+      const winograd = run(poison), gemm = onGemm(() => run(poison));
+      expect(gemm.flat().some((v) => !Number.isFinite(v)), 'the poison reaches some result').toBe(true);
+      gemm.forEach((expected, k) => {
+        expected.forEach((want, i) => {
+          const got = winograd[k][i];
+          if (!(Number.isFinite(want) ? Math.abs(got - want) <= 1e-4 * (1 + Math.abs(want)) : Object.is(got, want))) {
+            throw new Error(`result ${k}[${i}]: got ${got}, expected ${want}`);
+          }
+        });
+      });
+    });
+  }
+
+  it('an infinity reaches exactly the outputs whose window holds it, as infinity', () => torch.tidy(() => {
+    const x = torch.ones(1, 8, 4, 4);
+    x.narrow(2, 0, 1).narrow(3, 1, 1).fill_(Infinity);
+    expect(torch.conv2d(x, torch.ones(8, 8, 3, 3)).narrow(1, 0, 1).flatten().tolist()).toEqual([Infinity, Infinity, 72, 72]);
+  }));
+
+  it('setWinograd(false) keeps every convolution on im2col + GEMM; a non-boolean is refused', () => {
+    const launched = onGemm(() => torch.tidy(() => kernelsLaunchedBy(() => {
+      const x = torch.randn(2, 8, 6, 6).requiresGrad_(), w = torch.randn(8, 8, 3, 3).requiresGrad_();
+      torch.conv2d(x, w, null, { padding: 1 }).sum().backward();
+    })));
+    expect(launched.some((k) => k.startsWith('winograd'))).toBe(false);
+    expect(torch.backend.setWinograd(true)).toBe(true);
+    expect(() => torch.backend.setWinograd(0 as unknown as boolean)).toThrow(/setWinograd: expected true or false, got/);
+  });
+
+  it('scratch sizes are computed without int32 overflow (a 6000x6000 image does not fit and is not taken)', () => {
+    // 8 channels, 3000 x 3000 tiles: about 9.5e8 floats, past 2^31 bytes; an i32 size wrapped negative and let it through.
+    for (const size of [wasm.kernels.winograd_scratch_floats(8, 8, 3000, 3000), wasm.kernels.winograd_weight_scratch_floats(8, 8, 3000, 3000)]) {
+      expect(size).toBeGreaterThan(2 ** 31);
+      expect(size * 4).toBeGreaterThan(wasm.kernels.gemm_scratch_bytes());
+    }
+  });
+});
+
 describe('against a float64 reference', () => {
   const geometry = fc.record({
     batch: fc.integer({ min: 1, max: 10 }), channels: fc.integer({ min: 8, max: 21 }), height: fc.integer({ min: 1, max: 12 }),

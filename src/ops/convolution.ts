@@ -93,7 +93,7 @@ function planOf(g: ConvGeometry): Plan {
   const unpadded = g.padTop === 0 && g.padLeft === 0 && g.outH === g.height - g.dilationH * (g.kernelH - 1) && g.outW === g.width - g.dilationW * (g.kernelW - 1);
   const unitStrideUnpadded = unpadded && g.strideH === 1 && g.strideW === 1;
   const groupK = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
-  const winograd = g.kernelH === 3 && g.kernelW === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 &&
+  const winograd = winogradEnabled && g.kernelH === 3 && g.kernelW === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 &&
     g.groups === 1 && g.inChannels >= winogradMinimumChannels && g.outChannels >= winogradMinimumChannels && g.padTop <= 2 && g.padLeft <= 2 &&
     // One image's transforms live in the GEMM's per-thread scratch, for the forward and both gradients.
     Math.max(wasm.kernels.winograd_scratch_floats(g.inChannels, g.outChannels, Math.ceil(g.outH / 2), Math.ceil(g.outW / 2)),
@@ -126,44 +126,85 @@ function positionRows(y: Tensor, g: ConvGeometry, plan: Plan): Tensor {
  * Winograd F(2x2, 3x3) (assembly/winograd.ts): out [N, outC, outH, outW] = the stride-1 3x3 convolution of input
  * [N, inC, H, W] with top/left padding `pad`, zeros outside the input, plus bias. `transposed` takes its filters
  * from w as the transpose of w's convolution: w [outC', inC', 3, 3] with outC' = inC, each filter turned 180 degrees.
- * Numerics: each output sums transformed products instead of the 9*inC raw ones (rounding differs from im2col's by a
- * few ulps of the inputs' magnitude; not bitwise PyTorch's, which is direct).
+ * Returns false, with `out` unfinished, when an input or a filter holds an infinity or NaN: the transforms would
+ * make NaN of an infinity (inf - inf), so the caller takes the GEMM path.
  */
-function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor | null, pad: [number, number], transposed: boolean): void {
+function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor | null, pad: [number, number], transposed: boolean): boolean {
   const [batch, inC, height, width] = input.shape, [, outC, outH, outW] = out.shape;
   const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2);
   // U's rows for channels past a multiple of 4 must be zero (assembly/winograd.ts).
   const u = emptyTensor([16 * Math.ceil(inC / 4) * 4 * outC], 'float32');
-  if (inC % 4 !== 0) fill_(u, 0);
-  wasm.launch('winograd_weights_f32', [addressOf(u), addressOf(w), outC, inC, transposed ? 1 : 0], outC * inC, 40 * nsPerFloat);
-  const desc = wasm.describeWords([batch, inC, height, width, outC, outH, outW, pad[0], pad[1], tilesH, tilesW]);
-  wasm.launch('winograd_conv_f32', [addressOf(out), addressOf(input), addressOf(u), bias ? addressOf(bias) : 0, bias ? 1 : 0, desc, 0], batch,
-    tilesH * tilesW * 16 * outC * inC * nsPerMultiplyAdd, 1, 6);
-  u.dispose();
+  try {
+    if (inC % 4 !== 0) fill_(u, 0);
+    return allFinite((status) => {
+      wasm.launch('winograd_weights_f32', [addressOf(u), addressOf(w), outC, inC, transposed ? 1 : 0, status], outC * inC, 40 * nsPerFloat);
+      const desc = wasm.describeWords([batch, inC, height, width, outC, outH, outW, pad[0], pad[1], tilesH, tilesW]);
+      wasm.launch('winograd_conv_f32', [addressOf(out), addressOf(input), addressOf(u), bias ? addressOf(bias) : 0, bias ? 1 : 0, desc, status, 0], batch,
+        tilesH * tilesW * 16 * outC * inC * nsPerMultiplyAdd, 1, 7);
+    });
+  } finally {
+    u.dispose();
+  }
 }
 
 /**
  * Winograd's weight gradient (assembly/winograd.ts): partial sums over fixed chunks of images (their count depends
- * on the batch only, so the bits do not depend on the thread count), then G^T dU G per filter.
+ * on the shapes only, so the bits do not depend on the thread count), then G^T dU G per filter. Returns false, as
+ * winogradConvolution, when x or y holds an infinity or NaN.
  */
-function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeometry): void {
+function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeometry): boolean {
   const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2);
-  const chunk = Math.ceil(g.batch / winogradWeightChunks), chunks = Math.ceil(g.batch / chunk);
   const chunkFloats = wasm.kernels.winograd_chunk_floats(g.inChannels, g.outChannels);
+  const wanted = Math.max(1, Math.min(winogradWeightChunks, Math.floor(winogradPartialFloats / chunkFloats)));
+  const chunk = Math.ceil(g.batch / wanted), chunks = Math.ceil(g.batch / chunk);
   const partials = emptyTensor([chunks * chunkFloats], 'float32');
-  const desc = wasm.describeWords([g.batch, g.inChannels, g.height, g.width, g.outChannels, g.outH, g.outW, g.padTop, g.padLeft, tilesH, tilesW, chunk]);
-  wasm.launch('winograd_weight_grad_f32', [addressOf(partials), addressOf(x), addressOf(y), desc, 0], chunks,
-    chunk * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd, 1, 4);
-  // The chunks are summed in order into the first (16*Cp*Op floats: a multiple of 4).
-  const summedVectors = 16 * Math.ceil(g.inChannels / 4) * Math.ceil(g.outChannels / 4) * 4;
-  if (chunks > 1) wasm.launch('winograd_weight_sum_f32', [addressOf(partials), chunks, chunkFloats], summedVectors, chunks * 4 * nsPerFloat);
-  wasm.launch('winograd_weight_finish_f32', [addressOf(out), addressOf(partials), g.outChannels, g.inChannels], g.outChannels * g.inChannels,
-    16 * nsPerFloat);
-  partials.dispose();
+  try {
+    if (!allFinite((status) => {
+      const desc = wasm.describeWords([g.batch, g.inChannels, g.height, g.width, g.outChannels, g.outH, g.outW, g.padTop, g.padLeft, tilesH, tilesW, chunk]);
+      wasm.launch('winograd_weight_grad_f32', [addressOf(partials), addressOf(x), addressOf(y), desc, status, 0], chunks,
+        chunk * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd, 1, 5);
+    })) return false;
+    // The chunks are summed in order into the first (16*Cp*Op floats: a multiple of 4).
+    const summedVectors = 16 * Math.ceil(g.inChannels / 4) * Math.ceil(g.outChannels / 4) * 4;
+    if (chunks > 1) wasm.launch('winograd_weight_sum_f32', [addressOf(partials), chunks, chunkFloats], summedVectors, chunks * 4 * nsPerFloat);
+    wasm.launch('winograd_weight_finish_f32', [addressOf(out), addressOf(partials), g.outChannels, g.inChannels], g.outChannels * g.inChannels,
+      16 * nsPerFloat);
+    return true;
+  } finally {
+    partials.dispose();
+  }
 }
 
 /** The weight gradient's images are summed in this many chunks (at most): enough to share among the threads. */
 const winogradWeightChunks = 8;
+/** ... and their partial sums take at most this many floats (32 MiB), fewer chunks for wide layers. */
+const winogradPartialFloats = 8 * 1024 * 1024;
+
+/** Runs `launch` with a zeroed status word that the Winograd kernels set on meeting a non-finite value; true if none did. */
+function allFinite(launch: (status: number) => void): boolean {
+  const status = emptyTensor([1], 'int32');
+  try {
+    const word = addressOf(status) >> 2;
+    wasm.i32[word] = 0;
+    launch(addressOf(status));
+    return wasm.i32[word] === 0;
+  } finally {
+    status.dispose();
+  }
+}
+
+let winogradEnabled = true;
+
+/**
+ * torch.backend.setWinograd: whether 3x3 stride-1 convolutions may run on Winograd F(2x2, 3x3) (the default).
+ * false keeps im2col's sums, whose rounding depends only on each output's own 3x3 window. Returns the previous setting.
+ */
+export function setWinograd(enabled: boolean): boolean {
+  if (typeof enabled !== 'boolean') throw new ArgumentError(`setWinograd: expected true or false, got ${describeValue(enabled)}`);
+  const previous = winogradEnabled;
+  winogradEnabled = enabled;
+  return previous;
+}
 
 /** Y = conv(X, W) (+ bias). GEMM path: rows [N*OH*OW, Cout] = col^T W^T per group, over the whole minibatch. */
 function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): { out: Tensor; col: Tensor | null } {
@@ -171,10 +212,7 @@ function convolutionRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeomet
   const plan = planOf(g);
   const out = emptyTensor(outputShapeOf(g), 'float32');
   const biasArgs = [bias ? addressOf(bias) : 0, bias ? 1 : 0];
-  if (plan.winograd) {
-    winogradConvolution(out, x, w, bias, [g.padTop, g.padLeft], false);
-    return { out, col: null };
-  }
+  if (plan.winograd && winogradConvolution(out, x, w, bias, [g.padTop, g.padLeft], false)) return { out, col: null };
   if (plan.direct) {
     wasm.launch('conv_direct_f32', [addressOf(out), addressOf(x), addressOf(w), ...biasArgs, describeGeometry(g)], g.batch * g.outChannels,
       g.outH * g.outW * plan.groupK * nsPerFloat);
@@ -203,11 +241,8 @@ function convolutionTransposeRaw(y: Tensor, w: Tensor, g: ConvGeometry, givenRow
   const { columns } = plan;
   const out = emptyTensor(inputShapeOf(g), 'float32');
   if (plan.groupK === 0) return out;
-  if (plan.winograd) {
-    // The input gradient is itself a 3x3 stride-1 convolution: of y padded by 2 - pad, with w turned and transposed.
-    winogradConvolution(out, y, w, null, [2 - g.padTop, 2 - g.padLeft], true);
-    return out;
-  }
+  // The input gradient is itself a 3x3 stride-1 convolution: of y padded by 2 - pad, with w turned and transposed.
+  if (plan.winograd && winogradConvolution(out, y, w, null, [2 - g.padTop, 2 - g.padLeft], true)) return out;
   const rows = givenRows ?? positionRows(y, g, plan);
   const col = emptyTensor([g.inChannels * g.kernelH * g.kernelW, columns], 'float32');
   for (let group = 0; group < g.groups; group++) {
@@ -229,10 +264,7 @@ function convolutionWeightRaw(x: Tensor | null, y: Tensor, g: ConvGeometry, save
   const out = emptyTensor(weightShapeOf(g), 'float32');
   if (plan.groupOut === 0 || plan.groupK === 0) return out;
   if (plan.columns === 0) { fill_(out, 0); return out; }
-  if (plan.winograd) {
-    winogradWeightGradient(out, x!, y, g);
-    return out;
-  }
+  if (plan.winograd && winogradWeightGradient(out, x!, y, g)) return out;
   if (plan.direct) {
     // Tiles at multiples of 2: the 3x3 kernel does two output channels per pass over the input.
     wasm.launch('conv_direct_weight_f32', [addressOf(out), addressOf(x!), addressOf(y), describeGeometry(g)], g.outChannels * (g.inChannels / g.groups),
