@@ -88,28 +88,35 @@ export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inCha
 }
 
 /**
- * One convolution per image: work item = image n. In this thread's scratch: the image zero-padded with channels
- * last (so one vector load is one input position for four channels), then V, M, and Y written from M.
+ * The convolution, one band of `desc[11]` tile rows of one image per work item (item = n * bands + band; one band
+ * per image for large batches, several when the batch alone would leave threads idle). Every output is computed
+ * the same way whatever the banding. In this thread's scratch: the band's input rows zero-padded with channels last
+ * (so one vector load is one input position for four channels), then V, M, and Y written from M.
  * An image holding an infinity or NaN sets *status to 1 and is skipped: the transforms would turn an infinity into
  * NaN (inf - inf), so the caller computes the whole convolution another way.
  */
 export function winograd_conv_f32(y: usize, x: usize, u: usize, bias: usize, hasBias: i32, desc: usize, status: usize, scratch: usize, begin: i32, end: i32): void {
   const channels = word(desc, 1), height = word(desc, 2), width = word(desc, 3), outChannels = word(desc, 4);
   const outH = word(desc, 5), outW = word(desc, 6), padTop = word(desc, 7), padLeft = word(desc, 8);
-  const tilesH = word(desc, 9), tilesW = word(desc, 10);
-  const cp = paddedChannels(channels), lanes = laneCount(tilesH, tilesW);
-  const paddedH = 2 * tilesH + 2, paddedW = 2 * tilesW + 2;
+  const tilesH = word(desc, 9), tilesW = word(desc, 10), bandRows = word(desc, 11);
+  const bands = (tilesH + bandRows - 1) / bandRows;
+  const cp = paddedChannels(channels), paddedW = 2 * tilesW + 2;
   const image = scratch;
-  const v = at(image, paddedH * paddedW * cp);
-  const m = at(v, 16 * lanes * cp);
-  for (let n = begin; n < end; n++) {
-    if (!padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, padTop, padLeft)) {
+  // Laid out for a whole image's band (the largest), as winograd_scratch_floats counts.
+  const v = at(image, (2 * bandRows + 2) * paddedW * cp);
+  const m = at(v, 16 * laneCount(bandRows, tilesW) * cp);
+  for (let item = begin; item < end; item++) {
+    const n = item / bands, band = item - n * bands;
+    const firstTileRow = band * bandRows, tileRows = min(bandRows, tilesH - firstTileRow);
+    const lanes = laneCount(tileRows, tilesW);
+    if (!padImage(image, at(x, n * channels * height * width), channels, height, width, cp, 2 * tileRows + 2, paddedW, 2 * firstTileRow - padTop, padLeft)) {
       store<i32>(status, 1);
       continue;
     }
-    inputTransform(v, image, cp, paddedW, tilesH, tilesW, lanes);
+    inputTransform(v, image, cp, paddedW, tileRows, tilesW, lanes);
     products(m, v, u, cp, outChannels, lanes);
-    outputTransform(at(y, n * outChannels * outH * outW), m, bias, hasBias, outChannels, outH, outW, tilesW, tilesH * tilesW, lanes);
+    outputTransform(at(y, (n * outChannels * outH + 2 * firstTileRow) * outW), m, bias, hasBias, outChannels, min(2 * tileRows, outH - 2 * firstTileRow),
+      outW, outH * outW, tilesW, tileRows * tilesW, lanes);
   }
 }
 
@@ -119,15 +126,16 @@ export function winograd_conv_f32(y: usize, x: usize, u: usize, bias: usize, has
 }
 
 /**
- * image[(y + padTop) * paddedW + x + padLeft][c] = plane c at (y, x), zeros elsewhere; four channels by four columns
- * through a register transpose. Returns false when a value copied is infinite or NaN.
+ * image[(y - firstRow) * paddedW + x + padLeft][c] = plane c at (y, x) for the paddedH rows from firstRow on (which
+ * may start above the plane: top padding), zeros elsewhere; four channels by four columns through a register
+ * transpose. Returns false when a value copied is infinite or NaN.
  */
-function padImage(image: usize, planes: usize, channels: i32, height: i32, width: i32, cp: i32, paddedH: i32, paddedW: i32, padTop: i32, padLeft: i32): bool {
+function padImage(image: usize, planes: usize, channels: i32, height: i32, width: i32, cp: i32, paddedH: i32, paddedW: i32, firstRow: i32, padLeft: i32): bool {
   const total = paddedH * paddedW * cp;
   const zero = f32x4.splat(0);
   for (let i = 0; i < total; i += 4) v128.store(at(image, i), zero);
   // Rows and columns the tiles never read are left out (an output size that ignores the input's last rows).
-  const rows = min(height, paddedH - padTop), columns = min(width, paddedW - padLeft);
+  const rowBegin = max(0, firstRow), rowEnd = min(height, firstRow + paddedH), columns = min(width, paddedW - padLeft);
   const planeSize = height * width;
   const positionBytes = <usize>cp << 2;
   let bad = f32x4.splat(0);
@@ -136,9 +144,9 @@ function padImage(image: usize, planes: usize, channels: i32, height: i32, width
   for (; c + 4 <= channels; c += 4) {
     const plane0 = at(planes, c * planeSize);
     const planeBytes = <usize>planeSize << 2;
-    for (let row = 0; row < rows; row++) {
+    for (let row = rowBegin; row < rowEnd; row++) {
       const from = at(plane0, row * width);
-      const to = at(image, ((row + padTop) * paddedW + padLeft) * cp + c);
+      const to = at(image, ((row - firstRow) * paddedW + padLeft) * cp + c);
       let column = 0;
       for (; column + 4 <= columns; column += 4) {
         const p = at(from, column);
@@ -157,8 +165,8 @@ function padImage(image: usize, planes: usize, channels: i32, height: i32, width
   }
   for (; c < channels; c++) {
     const plane = at(planes, c * planeSize);
-    for (let row = 0; row < rows; row++) {
-      const to = at(image, ((row + padTop) * paddedW + padLeft) * cp + c);
+    for (let row = rowBegin; row < rowEnd; row++) {
+      const to = at(image, ((row - firstRow) * paddedW + padLeft) * cp + c);
       for (let column = 0; column < columns; column++) {
         const value = load<f32>(at(plane, row * width + column));
         badScalar = badScalar || value - value != 0;
@@ -289,10 +297,12 @@ function products(m: usize, v: usize, u: usize, cp: i32, outChannels: i32, lanes
   if (!lastColumn) store<f32>(below, y11, 4);
 }
 
-/** Y = A^T M A + bias for each tile, four output channels per vector; Y is NCHW, so each lane is stored alone. */
-function outputTransform(y: usize, m: usize, bias: usize, hasBias: i32, outChannels: i32, outH: i32, outW: i32, tilesW: i32, tileCount: i32, lanes: i32): void {
+/**
+ * Y = A^T M A + bias for each tile, four output channels per vector; Y is NCHW (planes outPlane floats apart, outH
+ * rows of them here), so each lane is stored alone.
+ */
+function outputTransform(y: usize, m: usize, bias: usize, hasBias: i32, outChannels: i32, outH: i32, outW: i32, outPlane: i32, tilesW: i32, tileCount: i32, lanes: i32): void {
   const planeBytes = <usize>(lanes * outChannels) << 2;
-  const outPlane = outH * outW;
   for (let lane = 0; lane < tileCount; lane++) {
     const ty = lane / tilesW, tx = lane - ty * tilesW;
     const oy = 2 * ty, ox = 2 * tx;
@@ -381,7 +391,7 @@ export function winograd_weight_grad_f32(partials: usize, x: usize, dy: usize, d
     const last = min(batch, (item + 1) * chunk);
     for (let n = item * chunk; n < last; n++) {
       // The output grid of the tiles: 2*tilesH x 2*tilesW, zeros past Y's edge.
-      if (!padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, padTop, padLeft) ||
+      if (!padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, -padTop, padLeft) ||
         !padImage(gradImage, at(dy, n * outChannels * outH * outW), outChannels, outH, outW, op, 2 * tilesH, 2 * tilesW, 0, 0)) {
         store<i32>(status, 1);
         continue;

@@ -193,6 +193,30 @@ describe('against a float64 reference', () => {
   });
 });
 
+describe('bands of tile rows', () => {
+  it('one image is split into several work items, each output computed as in a large batch (the same bits)', () => torch.tidy(() => {
+    torch.manualSeed(8);
+    const x = torch.randn(8, 16, 20, 18), w = torch.randn(24, 16, 3, 3).mul(0.2), b = torch.randn(24);
+    const items: number[] = [];
+    const original = wasm.launch;
+    wasm.launch = function (this: typeof wasm, kernel, args, workItems, ...rest) {
+      if (kernel === 'winograd_conv_f32') items.push(workItems);
+      return original.call(this, kernel, args, workItems, ...rest);
+    } as typeof wasm.launch;
+    let alone: Tensor, batched: Tensor;
+    try {
+      alone = torch.conv2d(x.narrow(0, 3, 1), w, b, { padding: 1 });
+      batched = torch.conv2d(x, w, b, { padding: 1 });
+    } finally {
+      wasm.launch = original;
+    }
+    // 10 tile rows: bands of 2 tile rows (5 work items) for one image, one band per image for 8.
+    expect(items).toEqual([5, 8]);
+    const bits = (t: Tensor) => Array.from(new Uint32Array(Float32Array.from(t.toArray() as Float32Array).buffer));
+    expect(bits(alone!)).toEqual(bits(batched!.narrow(0, 3, 1)));
+  }));
+});
+
 describe('threads', () => {
   // The weight gradient sums images in chunks fixed by the batch size: 9 and 17 images leave a short last chunk.
   it.skipIf((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false)('bitwise the same on 1 and 2 threads, uneven chunks of images included', async () => {

@@ -138,9 +138,13 @@ function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor
     if (inC % 4 !== 0) fill_(u, 0);
     return allFinite((status) => {
       wasm.launch('winograd_weights_f32', [addressOf(u), addressOf(w), outC, inC, transposed ? 1 : 0, status], outC * inC, 40 * nsPerFloat);
-      const desc = wasm.describeWords([batch, inC, height, width, outC, outH, outW, pad[0], pad[1], tilesH, tilesW]);
-      wasm.launch('winograd_conv_f32', [addressOf(out), addressOf(input), addressOf(u), bias ? addressOf(bias) : 0, bias ? 1 : 0, desc, status, 0], batch,
-        tilesH * tilesW * 16 * outC * inC * nsPerMultiplyAdd, 1, 7);
+      // Images are split into bands of tile rows when the batch alone gives fewer than 8 work items (inference on
+      // one image would run on one thread); the bits do not depend on it.
+      const bands = Math.min(tilesH, Math.ceil(winogradWorkItems / batch)), bandRows = Math.ceil(tilesH / bands);
+      const items = batch * Math.ceil(tilesH / bandRows);
+      const desc = wasm.describeWords([batch, inC, height, width, outC, outH, outW, pad[0], pad[1], tilesH, tilesW, bandRows]);
+      wasm.launch('winograd_conv_f32', [addressOf(out), addressOf(input), addressOf(u), bias ? addressOf(bias) : 0, bias ? 1 : 0, desc, status, 0], items,
+        bandRows * tilesW * 16 * outC * inC * nsPerMultiplyAdd, 1, 7);
     });
   } finally {
     u.dispose();
@@ -175,6 +179,8 @@ function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeomet
   }
 }
 
+/** Work items a Winograd convolution is split into at least, where the image rows allow. */
+const winogradWorkItems = 8;
 /** The weight gradient's images are summed in this many chunks (at most): enough to share among the threads. */
 const winogradWeightChunks = 8;
 /** ... and their partial sums take at most this many floats (32 MiB), fewer chunks for wide layers. */
