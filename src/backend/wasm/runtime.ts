@@ -143,8 +143,9 @@ export class WasmRuntime {
       (this.kernels[kernel] as (...a: number[]) => void)(...args, 0, workItems);
       return;
     }
-    // GEMM tiles repack B, so one tile per thread; other kernels take a few per thread to balance load.
-    const tiles = Math.min(Math.ceil(workItems / align), scratchArgument >= 0 ? threads : threads * 4);
+    // A few tiles per thread, so that a thread the OS holds up has its share taken over (scratch is per thread,
+    // not per tile; GEMM, which wants one tile per thread, splits its own work in gemm()).
+    const tiles = Math.min(Math.ceil(workItems / align), threads * 4);
     this.pool.run(kernel, args, workItems, tiles, align, scratchArgument);
   }
 
