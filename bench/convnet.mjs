@@ -1,9 +1,10 @@
-// One training step of the small conv net of ANCHORS.md (functional ops, plain tensors), 1 and 2 threads, a per-op breakdown, beside tfjs-backend-wasm.
+// One training step of the small conv net of ANCHORS.md (functional ops, plain tensors), 1 and 2 threads, a per-op breakdown, beside tfjs-backend-wasm and (where installed) PyTorch.
 //
 // Batch 32, 1x28x28 -> Conv2d(1,16,3) -> ReLU -> MaxPool2d(2) -> Conv2d(16,32,3) -> ReLU -> MaxPool2d(2) -> Flatten
 // -> Linear(800 -> 10) -> cross-entropy (logSoftmax + gather + mean) -> SGD. `node bench/convnet.mjs [--no-peers]`.
 import * as torch from 'wasmtorch';
-import { table, timePerCall } from './stats.mjs';
+import { loadavg } from 'node:os';
+import { runPytorch, table, timePerCall } from './stats.mjs';
 
 const batch = 32, learningRate = 0.01;
 const withPeers = !process.argv.includes('--no-peers') && process.env.BENCH_PEERS !== '0';
@@ -160,8 +161,36 @@ async function measureTfjs() {
   return { perStep: await timePerCall(step, { samples: 7, minimumSeconds: 0.3 }), version: tf.version_core };
 }
 
+/**
+ * The same step in PyTorch where /usr/bin/python3 has it (Debian's python3-torch), on `threads` threads: the
+ * reference of ANCHORS.md (2.4 ms on 2 threads with OpenBLAS), measured here at the same time as ours.
+ */
+function measurePytorch(threads) {
+  const script = `
+import torch
+import torch.nn.functional as F
+torch.set_num_threads(${threads})
+torch.manual_seed(0)
+x = torch.randn(${batch}, 1, 28, 28); labels = torch.randint(0, 10, (${batch},))
+def scaled(shape, fan_in): return (torch.randn(*shape) / fan_in ** 0.5).requires_grad_()
+params = [scaled((16, 1, 3, 3), 9), scaled((16,), 9), scaled((32, 16, 3, 3), 144), scaled((32,), 144), scaled((10, 800), 800), scaled((10,), 800)]
+w1, b1, w2, b2, w3, b3 = params
+def step():
+    h1 = F.max_pool2d(F.conv2d(x, w1, b1).relu(), 2)
+    h2 = F.max_pool2d(F.conv2d(h1, w2, b2).relu(), 2)
+    loss = -h2.flatten(1).matmul(w3.t()).add(b3).log_softmax(1).gather(1, labels.unsqueeze(1)).mean()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p.sub_(p.grad * ${learningRate}); p.grad.zero_()
+    return loss.item()
+`;
+  return runPytorch(script, { samples: 9, calls: 30 });
+}
+
 // Read before setNumThreads(1) changes it: the cores available.
 const cores = torch.getNumThreads();
+const loadBefore = loadavg()[0];
 const one = await measureWasmtorch(1);
 const two = await measureWasmtorch(Math.min(2, cores));
 const info = torch.backend.info();
@@ -174,9 +203,15 @@ if (withPeers) {
   const tfjs = await measureTfjs();
   if (tfjs.error) rows.push(['tfjs-backend-wasm (failed)', tfjs.error, '', '']);
   else rows.push([`tfjs-backend-wasm ${tfjs.version} (backward by hand)`, (tfjs.perStep * 1e3).toFixed(3), '', (tfjs.perStep / one.perStep).toFixed(2)]);
+  for (const threads of [1, Math.min(2, cores)]) {
+    const pytorch = measurePytorch(threads);
+    if (pytorch !== null) rows.push([`PyTorch (Debian, native, ${threads} thread${threads > 1 ? 's' : ''})`, pytorch.toFixed(3), '', (pytorch / 1e3 / one.perStep).toFixed(2)]);
+  }
 }
 console.log(table(['library', 'ms/step (median)', 'best sample', 'their time / ours (1 thread)'], rows));
 console.log(`first step's loss: ${one.first.toFixed(4)} (1 thread), ${two.first.toFixed(4)} (${info.threads} threads)`);
+// Other processes wanting the cores slow the 2-thread figures most: the load says how quiet the machine was.
+console.log(`machine: ${cores} cores, 1-minute load average ${loadBefore.toFixed(2)} before and ${loadavg()[0].toFixed(2)} after (this process included)`);
 console.log('\nper op (ms; backward = forward+backward - forward):');
 console.log(table(['op', 'forward 1T', 'backward 1T', `forward ${info.threads}T`, `backward ${info.threads}T`],
   one.ops.map(([name, f, b], k) => [name, (f * 1e3).toFixed(3), (b * 1e3).toFixed(3), (two.ops[k][1] * 1e3).toFixed(3), (two.ops[k][2] * 1e3).toFixed(3)])));

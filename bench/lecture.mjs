@@ -2,9 +2,8 @@
 import * as torch from 'wasmtorch';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { table, timePerCall } from './stats.mjs';
+import { runPytorch, table, timePerCall } from './stats.mjs';
 
 const [N, Din, H, Dout] = [64, 1000, 100, 10];
 const learningRate = 1e-6;
@@ -61,7 +60,7 @@ async function measureTfjs() {
 
 function measurePytorch() {
   const script = `
-import torch, time
+import torch
 torch.set_num_threads(1)
 torch.manual_seed(0)
 x = torch.randn(${N}, ${Din}); y = torch.randn(${N}, ${Dout})
@@ -73,20 +72,8 @@ def step():
     with torch.no_grad():
         w1 -= ${learningRate} * w1.grad; w2 -= ${learningRate} * w2.grad
         w1.grad.zero_(); w2.grad.zero_()
-for _ in range(20): step()
-samples = []
-for _ in range(5):
-    t = time.perf_counter()
-    for _ in range(100): step()
-    samples.append((time.perf_counter() - t) / 100)
-samples.sort(); print(samples[2] * 1000)
 `;
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    try {
-      return Number(execFileSync(python, ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-    } catch { /* not installed there */ }
-  }
-  return null;
+  return runPytorch(script, { samples: 5, calls: 100 });
 }
 
 // The core count is read before measureWasmtorch(1) sets one thread (getNumThreads then answers 1).
