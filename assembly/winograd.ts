@@ -49,12 +49,14 @@ export function winograd_scratch_floats(channels: i32, outChannels: i32, tilesH:
 }
 
 /**
- * U from W: work item = (o, i) of the convolution computed; U's rows for the padding channels are left as they are
- * (the caller zeroes U). `transposed` != 0 computes the convolution that is the transpose of W's (W is [C, O, 3, 3]
+ * U from W: work item = (o, i) of the convolution computed, U[e] planeFloats apart and each at i * inputStride +
+ * o * outputStride (layout [Cp][O]: strides O, 1; [Op][Cp]: 1, Cp); entries for padding channels are left as they
+ * are (the caller zeroes U). `transposed` != 0 computes the convolution that is the transpose of W's (W is [C, O, 3, 3]
  * here): its filter (o, i) is W[i, o] turned 180 degrees. A non-finite tap sets *status to 1.
  */
-export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inChannels: i32, transposed: i32, status: usize, begin: i32, end: i32): void {
-  const eBytes = <usize>(paddedChannels(inChannels) * outChannels) << 2;
+export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inChannels: i32, transposed: i32, inputStride: i32, outputStride: i32,
+  planeFloats: i32, status: usize, begin: i32, end: i32): void {
+  const eBytes = <usize>planeFloats << 2;
   for (let item = begin; item < end; item++) {
     const o = item / inChannels, i = item - o * inChannels;
     const filter = at(w, (transposed != 0 ? i * outChannels + o : item) * 9);
@@ -71,7 +73,7 @@ export function winograd_weights_f32(u: usize, w: usize, outChannels: i32, inCha
       swap = g10; g10 = g12; g12 = swap;
     }
     // t = G g (rows), then each row times G^T.
-    const to = at(u, i * outChannels + o);
+    const to = at(u, i * inputStride + o * outputStride);
     filterRow(g00, g01, g02, to, eBytes);
     filterRow((g00 + g10 + g20) * 0.5, (g01 + g11 + g21) * 0.5, (g02 + g12 + g22) * 0.5, to + 4 * eBytes, eBytes);
     filterRow((g00 - g10 + g20) * 0.5, (g01 - g11 + g21) * 0.5, (g02 - g12 + g22) * 0.5, to + 8 * eBytes, eBytes);
@@ -120,6 +122,12 @@ export function winograd_conv_f32(y: usize, x: usize, u: usize, bias: usize, has
   }
 }
 
+/** Zeroes `floats` floats (a multiple of 4) from `address` on. */
+@inline function zeroVectors(address: usize, floats: i32): void {
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < floats; i += 4) v128.store(at(address, i), zero);
+}
+
 /** Lanes of v that are infinite or NaN (x - x is NaN exactly for those). */
 @inline function nonFinite(v: v128): v128 {
   return f32x4.ne(f32x4.sub(v, v), f32x4.splat(0));
@@ -131,9 +139,7 @@ export function winograd_conv_f32(y: usize, x: usize, u: usize, bias: usize, has
  * transpose. Returns false when a value copied is infinite or NaN.
  */
 function padImage(image: usize, planes: usize, channels: i32, height: i32, width: i32, cp: i32, paddedH: i32, paddedW: i32, firstRow: i32, padLeft: i32): bool {
-  const total = paddedH * paddedW * cp;
-  const zero = f32x4.splat(0);
-  for (let i = 0; i < total; i += 4) v128.store(at(image, i), zero);
+  zeroVectors(image, paddedH * paddedW * cp);
   // Rows and columns the tiles never read are left out (an output size that ignores the input's last rows).
   const rowBegin = max(0, firstRow), rowEnd = min(height, firstRow + paddedH), columns = min(width, paddedW - padLeft);
   const planeSize = height * width;
@@ -375,8 +381,11 @@ export function winograd_chunk_floats(channels: i32, outChannels: i32): i32 {
  * Partial dU of one chunk of `desc[11]` images: work item = chunk; partials [chunks][16][Cp][Op], chunks
  * winograd_chunk_floats apart. The descriptor is the forward convolution's (X the input, Y the output whose gradient
  * is dy). An image holding a non-finite value sets *status (see winograd_conv_f32) and is skipped.
+ * When dx is not 0, the input gradient too, from the same gradient transform T: dV[e] = T[e] U[e]^T (`ut` is U laid
+ * out [16][Op][Cp], padding rows zero), then each tile's B dV B^T added into a zeroed channels-last image of dx (tiles overlap by two
+ * rows and columns; tiles in order), whose inside is dx[n].
  */
-export function winograd_weight_grad_f32(partials: usize, x: usize, dy: usize, desc: usize, status: usize, scratch: usize, begin: i32, end: i32): void {
+export function winograd_weight_grad_f32(partials: usize, dx: usize, ut: usize, x: usize, dy: usize, desc: usize, status: usize, scratch: usize, begin: i32, end: i32): void {
   const batch = word(desc, 0), channels = word(desc, 1), height = word(desc, 2), width = word(desc, 3), outChannels = word(desc, 4);
   const outH = word(desc, 5), outW = word(desc, 6), padTop = word(desc, 7), padLeft = word(desc, 8);
   const tilesH = word(desc, 9), tilesW = word(desc, 10), chunk = word(desc, 11);
@@ -399,6 +408,105 @@ export function winograd_weight_grad_f32(partials: usize, x: usize, dy: usize, d
       inputTransform(v, image, cp, paddedW, tilesH, tilesW, lanes);
       gradientTransform(gradTransform, gradImage, op, 2 * tilesW, tilesH, tilesW, lanes);
       weightProducts(partial, v, gradTransform, cp, op, lanes, n == item * chunk);
+      if (dx == 0) continue;
+      // V and the padded input are no longer needed: dV takes V's place, the padded input gradient the image's.
+      products(v, gradTransform, ut, op, cp, lanes);
+      inverseInputTransform(image, v, cp, paddedH, paddedW, tilesH, tilesW, lanes);
+      unpadImage(at(dx, n * channels * height * width), image, channels, height, width, cp, paddedW, padTop, padLeft);
+    }
+  }
+}
+
+/**
+ * image (paddedH x paddedW x cp, channels last) = the sum over tiles of B dV B^T placed at the tile's patch, in tile
+ * order, four channels per vector.
+ */
+function inverseInputTransform(image: usize, dv: usize, cp: i32, paddedH: i32, paddedW: i32, tilesH: i32, tilesW: i32, lanes: i32): void {
+  zeroVectors(image, paddedH * paddedW * cp);
+  const planeBytes = <usize>(lanes * cp) << 2;
+  const positionBytes = <usize>cp << 2, rowBytes = <usize>(paddedW * cp) << 2;
+  let lane = 0;
+  for (let ty = 0; ty < tilesH; ty++) {
+    for (let tx = 0; tx < tilesW; tx++, lane++) {
+      const patch = image + <usize>(2 * ty) * rowBytes + <usize>(2 * tx) * positionBytes;
+      const from = at(dv, lane * cp);
+      for (let c = 0; c < cp; c += 4) {
+        const p = from + (<usize>c << 2), q = patch + (<usize>c << 2);
+        // Rows of B dV: (dV0), (dV1 - dV2 + dV3), (dV1 + dV2 - dV0), (-dV3), each row k being e = 4k .. 4k + 3.
+        const r0 = p, r1 = p + 4 * planeBytes, r2 = p + 8 * planeBytes, r3 = p + 12 * planeBytes;
+        for (let j = 0; j < 4; j++) {
+          const column = <usize>j * planeBytes;
+          const d0 = v128.load(r0 + column), d1 = v128.load(r1 + column), d2 = v128.load(r2 + column), d3 = v128.load(r3 + column);
+          columnOfBdV(q, j, d0, f32x4.add(f32x4.sub(d1, d2), d3), f32x4.sub(f32x4.add(d1, d2), d0), f32x4.neg(d3), rowBytes, positionBytes);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Adds column j of B dV (x0..x3, one per patch row) times row j of B^T to the patch: B^T's rows are (1, 0, -1, 0),
+ * (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1), so column j lands on two patch columns with those signs.
+ */
+@inline function columnOfBdV(patch: usize, j: i32, x0: v128, x1: v128, x2: v128, x3: v128, rowBytes: usize, positionBytes: usize): void {
+  if (j == 0) {
+    addAt(patch, x0, x1, x2, x3, rowBytes, 0, 1);
+    addAt(patch, x0, x1, x2, x3, rowBytes, 2 * positionBytes, -1);
+  } else if (j == 1) {
+    addAt(patch, x0, x1, x2, x3, rowBytes, positionBytes, 1);
+    addAt(patch, x0, x1, x2, x3, rowBytes, 2 * positionBytes, 1);
+  } else if (j == 2) {
+    addAt(patch, x0, x1, x2, x3, rowBytes, positionBytes, -1);
+    addAt(patch, x0, x1, x2, x3, rowBytes, 2 * positionBytes, 1);
+  } else {
+    addAt(patch, x0, x1, x2, x3, rowBytes, positionBytes, 1);
+    addAt(patch, x0, x1, x2, x3, rowBytes, 3 * positionBytes, -1);
+  }
+}
+
+/** patch[i][column] += sign * x_i for the four rows i of the patch. */
+@inline function addAt(patch: usize, x0: v128, x1: v128, x2: v128, x3: v128, rowBytes: usize, column: usize, sign: i32): void {
+  const p = patch + column;
+  if (sign > 0) {
+    v128.store(p, f32x4.add(v128.load(p), x0));
+    v128.store(p + rowBytes, f32x4.add(v128.load(p + rowBytes), x1));
+    v128.store(p + 2 * rowBytes, f32x4.add(v128.load(p + 2 * rowBytes), x2));
+    v128.store(p + 3 * rowBytes, f32x4.add(v128.load(p + 3 * rowBytes), x3));
+  } else {
+    v128.store(p, f32x4.sub(v128.load(p), x0));
+    v128.store(p + rowBytes, f32x4.sub(v128.load(p + rowBytes), x1));
+    v128.store(p + 2 * rowBytes, f32x4.sub(v128.load(p + 2 * rowBytes), x2));
+    v128.store(p + 3 * rowBytes, f32x4.sub(v128.load(p + 3 * rowBytes), x3));
+  }
+}
+
+/** planes (NCHW, one image) = the inside of the channels-last padded image: the inverse of padImage's copy. */
+function unpadImage(planes: usize, image: usize, channels: i32, height: i32, width: i32, cp: i32, paddedW: i32, padTop: i32, padLeft: i32): void {
+  const planeSize = height * width;
+  const positionBytes = <usize>cp << 2;
+  let c = 0;
+  for (; c + 4 <= channels; c += 4) {
+    const plane0 = at(planes, c * planeSize);
+    const planeBytes = <usize>planeSize << 2;
+    for (let row = 0; row < height; row++) {
+      const from = at(image, ((row + padTop) * paddedW + padLeft) * cp + c);
+      const to = at(plane0, row * width);
+      let column = 0;
+      for (; column + 4 <= width; column += 4) {
+        const p = from + <usize>column * positionBytes;
+        storeTransposed4x4(v128.load(p), v128.load(p + positionBytes), v128.load(p + 2 * positionBytes), v128.load(p + 3 * positionBytes),
+          at(to, column), planeBytes);
+      }
+      for (; column < width; column++) {
+        for (let k = 0; k < 4; k++) store<f32>(at(to, k * planeSize + column), load<f32>(from + <usize>column * positionBytes + (<usize>k << 2)));
+      }
+    }
+  }
+  for (; c < channels; c++) {
+    const plane = at(planes, c * planeSize);
+    for (let row = 0; row < height; row++) {
+      const from = at(image, ((row + padTop) * paddedW + padLeft) * cp + c);
+      for (let column = 0; column < width; column++) store<f32>(at(plane, row * width + column), load<f32>(from + <usize>column * positionBytes));
     }
   }
 }

@@ -66,16 +66,23 @@ function expectNear(got: Tensor, [want, scale]: readonly [Float64Array, Float64A
 afterAll(async () => { await torch.setNumThreads(1); });
 
 describe('which convolutions run on Winograd', () => {
-  const launchedFor = (input: number[], weight: number[], options: torch.Conv2dOptions = {}) => torch.tidy(() => {
-    const x = torch.randn(...input).requiresGrad_(), w = torch.randn(...weight).requiresGrad_();
+  const launchedFor = (input: number[], weight: number[], options: torch.Conv2dOptions = {}, grads: 'both' | 'input' | 'weight' = 'both') => torch.tidy(() => {
+    const x = torch.randn(...input).requiresGrad_(grads !== 'weight'), w = torch.randn(...weight).requiresGrad_(grads !== 'input');
     return kernelsLaunchedBy(() => { torch.conv2d(x, w, null, options).sum().backward(); });
   });
+  const count = (launched: string[], kernel: string) => launched.filter((k) => k === kernel).length;
 
-  it('3x3, stride 1, 8 or more channels each way: forward and both gradients', () => {
+  it('3x3, stride 1, 8 or more channels each way: forward and both gradients, which come from one pass', () => {
     const launched = launchedFor([2, 8, 6, 6], [8, 8, 3, 3], { padding: 1 });
-    expect(launched.filter((k) => k === 'winograd_conv_f32')).toHaveLength(2);
-    expect(launched).toContain('winograd_weight_grad_f32');
-    expect(launched.some((k) => k.startsWith('conv_im2col') || k.startsWith('conv_col2im'))).toBe(false);
+    expect([count(launched, 'winograd_conv_f32'), count(launched, 'winograd_weight_grad_f32')]).toEqual([1, 1]);
+    expect(launched.some((k) => k.startsWith('conv_') || k.startsWith('gemm'))).toBe(false);
+  });
+
+  it('one gradient alone: the input gradient is the transposed convolution on Winograd, the weight gradient its own pass', () => {
+    const input = launchedFor([2, 8, 6, 6], [8, 8, 3, 3], { padding: 1 }, 'input');
+    expect([count(input, 'winograd_conv_f32'), count(input, 'winograd_weight_grad_f32')]).toEqual([2, 0]);
+    const weight = launchedFor([2, 8, 6, 6], [8, 8, 3, 3], { padding: 1 }, 'weight');
+    expect([count(weight, 'winograd_conv_f32'), count(weight, 'winograd_weight_grad_f32')]).toEqual([1, 1]);
   });
 
   it('fewer channels, stride 2, dilation, groups or padding past 2 stay on im2col + GEMM', () => {
@@ -167,13 +174,15 @@ describe('against a float64 reference', () => {
     width: fc.integer({ min: 1, max: 14 }), outChannels: fc.integer({ min: 8, max: 21 }), padding: fc.integer({ min: 0, max: 2 }), bias: fc.boolean(),
   }).filter((g) => g.height + 2 * g.padding >= 3 && g.width + 2 * g.padding >= 3);
 
+  // Which gradients are asked for picks the path: both in one pass, the input gradient alone (the transposed
+  // convolution), the weight gradient alone.
   it('output, input gradient, weight gradient and bias gradient on random geometries', () => {
     const before = torch.memory();
-    fc.assert(fc.property(geometry, fc.integer({ min: 0, max: 1 << 30 }), (g, seed) => {
+    fc.assert(fc.property(geometry, fc.integer({ min: 0, max: 1 << 30 }), fc.constantFrom('both', 'input', 'weight'), (g, seed, grads) => {
       torch.tidy(() => {
         torch.manualSeed(seed);
-        const x = torch.randn(g.batch, g.channels, g.height, g.width).requiresGrad_();
-        const w = torch.randn(g.outChannels, g.channels, 3, 3).mul(0.3).requiresGrad_();
+        const x = torch.randn(g.batch, g.channels, g.height, g.width).requiresGrad_(grads !== 'weight');
+        const w = torch.randn(g.outChannels, g.channels, 3, 3).mul(0.3).requiresGrad_(grads !== 'input');
         const b = g.bias ? torch.randn(g.outChannels).requiresGrad_() : null;
         let y!: Tensor;
         const launched = kernelsLaunchedBy(() => {
@@ -182,13 +191,16 @@ describe('against a float64 reference', () => {
           y.backward(upstream);
           const want = reference(g, x.toArray() as Float32Array, w.toArray() as Float32Array, b ? b.toArray() as Float32Array : null, upstream.toArray() as Float32Array);
           expectNear(y, want.y, 'output');
-          expectNear(x.grad!, want.dx, 'input gradient');
-          expectNear(w.grad!, want.dw, 'weight gradient');
+          if (grads !== 'weight') expectNear(x.grad!, want.dx, 'input gradient');
+          else expect(x.grad).toBeNull();
+          if (grads !== 'input') expectNear(w.grad!, want.dw, 'weight gradient');
+          else expect(w.grad).toBeNull();
           if (b) expectNear(b.grad!, [want.db, new Float64Array(g.outChannels).fill(y.numel() / g.outChannels * 4)], 'bias gradient');
         });
-        expect(launched).toContain('winograd_weight_grad_f32');
+        expect(launched.filter((k) => k === 'winograd_conv_f32')).toHaveLength(grads === 'input' ? 2 : 1);
+        expect(launched.includes('winograd_weight_grad_f32')).toBe(grads !== 'input');
       });
-    }), { numRuns: 40 });
+    }), { numRuns: 60 });
     expect(torch.memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
   });
 });

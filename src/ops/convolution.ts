@@ -137,7 +137,7 @@ function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor
   try {
     if (inC % 4 !== 0) fill_(u, 0);
     return allFinite((status) => {
-      wasm.launch('winograd_weights_f32', [addressOf(u), addressOf(w), outC, inC, transposed ? 1 : 0, status], outC * inC, 40 * nsPerFloat);
+      wasm.launch('winograd_weights_f32', [addressOf(u), addressOf(w), outC, inC, transposed ? 1 : 0, outC, 1, u.numel() / 16, status], outC * inC, 40 * nsPerFloat);
       // Images are split into bands of tile rows when the batch alone gives fewer than 8 work items (inference on
       // one image would run on one thread); the bits do not depend on it.
       const bands = Math.min(tilesH, Math.ceil(winogradWorkItems / batch)), bandRows = Math.ceil(tilesH / bands);
@@ -153,20 +153,29 @@ function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor
 
 /**
  * Winograd's weight gradient (assembly/winograd.ts): partial sums over fixed chunks of images (their count depends
- * on the shapes only, so the bits do not depend on the thread count), then G^T dU G per filter. Returns false, as
- * winogradConvolution, when x or y holds an infinity or NaN.
+ * on the shapes only, so the bits do not depend on the thread count), then G^T dU G per filter. With `input`, the
+ * input gradient too (into input.out), from the same transform of y. Returns false, as winogradConvolution, when
+ * x, y or the filters hold an infinity or NaN.
  */
-function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeometry): boolean {
+function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeometry, input: { out: Tensor; w: Tensor } | null = null): boolean {
   const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2);
   const chunkFloats = wasm.kernels.winograd_chunk_floats(g.inChannels, g.outChannels);
   const wanted = Math.max(1, Math.min(winogradWeightChunks, Math.floor(winogradPartialFloats / chunkFloats)));
   const chunk = Math.ceil(g.batch / wanted), chunks = Math.ceil(g.batch / chunk);
+  const paddedIn = Math.ceil(g.inChannels / 4) * 4, paddedOut = Math.ceil(g.outChannels / 4) * 4;
   const partials = emptyTensor([chunks * chunkFloats], 'float32');
+  // The input gradient's filters: U laid out [16][Op][Cp], the entries of padding channels zero.
+  const ut = input ? emptyTensor([16 * paddedOut * paddedIn], 'float32') : null;
   try {
     if (!allFinite((status) => {
+      if (input && ut) {
+        if (paddedIn !== g.inChannels || paddedOut !== g.outChannels) fill_(ut, 0);
+        wasm.launch('winograd_weights_f32', [addressOf(ut), addressOf(input.w), g.outChannels, g.inChannels, 0, 1, paddedIn, paddedOut * paddedIn, status],
+          g.outChannels * g.inChannels, 40 * nsPerFloat);
+      }
       const desc = wasm.describeWords([g.batch, g.inChannels, g.height, g.width, g.outChannels, g.outH, g.outW, g.padTop, g.padLeft, tilesH, tilesW, chunk]);
-      wasm.launch('winograd_weight_grad_f32', [addressOf(partials), addressOf(x), addressOf(y), desc, status, 0], chunks,
-        chunk * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd, 1, 5);
+      wasm.launch('winograd_weight_grad_f32', [addressOf(partials), input ? addressOf(input.out) : 0, ut ? addressOf(ut) : 0, addressOf(x), addressOf(y),
+        desc, status, 0], chunks, chunk * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd * (input ? 2 : 1), 1, 7);
     })) return false;
     // The chunks are summed in order into the first (16*Cp*Op floats: a multiple of 4).
     const summedVectors = 16 * Math.ceil(g.inChannels / 4) * Math.ceil(g.outChannels / 4) * 4;
@@ -176,6 +185,25 @@ function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeomet
     return true;
   } finally {
     partials.dispose();
+    ut?.dispose();
+  }
+}
+
+/**
+ * Both gradients of a Winograd convolution in one pass over the images (they share the transform of the output
+ * gradient, and the input gradient uses the forward's tiling): [dx, dw], or null when an operand holds an infinity
+ * or NaN (the caller then computes them apart).
+ */
+function winogradBackward(grad: Tensor, x: Tensor, w: Tensor, g: ConvGeometry): [Tensor, Tensor] | null {
+  const gradDense = dense(grad), xDense = dense(x), wDense = dense(w);
+  const dx = emptyTensor(inputShapeOf(g), 'float32'), dw = emptyTensor(weightShapeOf(g), 'float32');
+  let done = false;
+  try {
+    done = winogradWeightGradient(dw, xDense, gradDense, g, { out: dx, w: wDense });
+    return done ? [dx, dw] : null;
+  } finally {
+    release(gradDense, grad); release(xDense, x); release(wDense, w);
+    if (!done) { dx.dispose(); dw.dispose(); }
   }
 }
 
@@ -307,34 +335,43 @@ export function convolutionOp(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
 }
 
 /** The recorded convT(y, w): X-shaped; the input gradient of a convolution and convTranspose2d's forward. */
-export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, rows: Tensor | null = null): Tensor {
-  // Position rows made by the caller replace y for the GEMM; Winograd reads y itself.
-  const yDense = rows && !planOf(g).winograd ? y : dense(y), wDense = dense(w);
-  const out = convolutionTransposeRaw(yDense, wDense, g, rows);
-  release(yDense, y); release(wDense, w);
+export function convolutionTransposeOp(y: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, rows: Tensor | null = null, computed: Tensor | null = null): Tensor {
+  let out = computed;
+  if (!out) {
+    // Position rows made by the caller replace y for the GEMM; Winograd reads y itself.
+    const yDense = rows && !planOf(g).winograd ? y : dense(y), wDense = dense(w);
+    out = convolutionTransposeRaw(yDense, wDense, g, rows);
+    release(yDense, y); release(wDense, w);
+  }
   if (bias) noGrad(() => { const view = reshape(bias, [[1, -1, 1, 1]]); out.add_(view); view.dispose(); });
   record('ConvolutionBackward0', [y, w, bias], [out], () => derivatives.convolutionTranspose(g, bias !== null), () => [y, w]);
   return out;
 }
 
 /** The recorded wgrad(x, y): W-shaped, the weight gradient of a convolution. */
-export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, savedCol: Tensor | null = null, rows: Tensor | null = null): Tensor {
-  const { direct, winograd } = planOf(g);
-  const yDense = rows && !direct && !winograd ? y : dense(y);
-  const xDense = savedCol && !direct && !winograd ? null : dense(x);
-  const out = convolutionWeightRaw(xDense, yDense, g, savedCol, rows);
-  release(yDense, y);
-  if (xDense) release(xDense, x);
+export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, savedCol: Tensor | null = null, rows: Tensor | null = null,
+  computed: Tensor | null = null): Tensor {
+  let out = computed;
+  if (!out) {
+    const { direct, winograd } = planOf(g);
+    const yDense = rows && !direct && !winograd ? y : dense(y);
+    const xDense = savedCol && !direct && !winograd ? null : dense(x);
+    out = convolutionWeightRaw(xDense, yDense, g, savedCol, rows);
+    release(yDense, y);
+    if (xDense) release(xDense, x);
+  }
   record('ConvolutionBackwardWeight', [x, y], [out], () => derivatives.convolutionWeight(g), () => [x, y]);
   return out;
 }
 
 /**
  * A convolution's input and weight gradients (each when asked for), as the two recorded ops above; the
- * gradient's position rows, which both GEMMs read, are made once.
+ * gradient's position rows, which both GEMMs read, are made once, and on Winograd both come from one pass.
  */
 export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol: Tensor | null, g: ConvGeometry, needsInput: boolean, needsWeight: boolean): [Tensor | null, Tensor | null] {
   const plan = planOf(g);
+  const both = grad.device === 'cpu' && plan.winograd && needsInput && needsWeight && plan.columns > 0 ? winogradBackward(grad, x, w, g) : null;
+  if (both) return [convolutionTransposeOp(grad, w, null, g, null, both[0]), convolutionWeightOp(x, grad, g, null, null, both[1])];
   const shareRows = grad.device === 'cpu' && needsInput && needsWeight && !plan.direct && !plan.winograd && plan.groupK > 0 && plan.groupOut > 0;
   const gradDense = shareRows ? dense(grad) : grad;
   const rows = shareRows ? positionRows(gradDense, g, plan) : null;

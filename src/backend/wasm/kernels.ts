@@ -37,10 +37,11 @@ export interface Kernels {
   conv_direct_f32(out: number, x: number, w: number, bias: number, hasBias: number, desc: number, begin: number, end: number): void;
   conv_direct_weight_f32(dw: number, x: number, grad: number, desc: number, begin: number, end: number): void;
   conv_bias_grad_f32(out: number, grad: number, batch: number, channels: number, positions: number, begin: number, end: number): void;
-  winograd_weights_f32(u: number, w: number, outChannels: number, inChannels: number, transposed: number, status: number, begin: number, end: number): void;
+  winograd_weights_f32(u: number, w: number, outChannels: number, inChannels: number, transposed: number, inputStride: number, outputStride: number,
+    planeFloats: number, status: number, begin: number, end: number): void;
   winograd_conv_f32(y: number, x: number, u: number, bias: number, hasBias: number, desc: number, status: number, scratch: number, begin: number, end: number): void;
   winograd_scratch_floats(channels: number, outChannels: number, tilesH: number, tilesW: number): number;
-  winograd_weight_grad_f32(partials: number, x: number, dy: number, desc: number, status: number, scratch: number, begin: number, end: number): void;
+  winograd_weight_grad_f32(partials: number, dx: number, ut: number, x: number, dy: number, desc: number, status: number, scratch: number, begin: number, end: number): void;
   winograd_weight_sum_f32(partials: number, chunks: number, chunkFloats: number, begin: number, end: number): void;
   winograd_weight_finish_f32(dw: number, partials: number, outChannels: number, channels: number, begin: number, end: number): void;
   winograd_chunk_floats(channels: number, outChannels: number): number;
