@@ -378,8 +378,8 @@ export function winograd_chunk_floats(channels: i32, outChannels: i32): i32 {
 }
 
 /**
- * Partial dU of one chunk of `desc[11]` images: work item = chunk; partials [chunks][16][Cp][Op], chunks
- * winograd_chunk_floats apart. The descriptor is the forward convolution's (X the input, Y the output whose gradient
+ * Partial dU of one of `desc[11]` chunks of images (chunk k: images k*N/chunks up to (k+1)*N/chunks, rounded
+ * down): work item = chunk; partials [chunks][16][Cp][Op], chunks winograd_chunk_floats apart. The descriptor is the forward convolution's (X the input, Y the output whose gradient
  * is dy). An image holding a non-finite value sets *status (see winograd_conv_f32) and is skipped.
  * When dx is not 0, the input gradient too, from the same gradient transform T: dV[e] = T[e] U[e]^T (`ut` is U laid
  * out [16][Op][Cp], padding rows zero), then each tile's B dV B^T added into a zeroed channels-last image of dx (tiles overlap by two
@@ -388,7 +388,7 @@ export function winograd_chunk_floats(channels: i32, outChannels: i32): i32 {
 export function winograd_weight_grad_f32(partials: usize, dx: usize, ut: usize, x: usize, dy: usize, desc: usize, status: usize, scratch: usize, begin: i32, end: i32): void {
   const batch = word(desc, 0), channels = word(desc, 1), height = word(desc, 2), width = word(desc, 3), outChannels = word(desc, 4);
   const outH = word(desc, 5), outW = word(desc, 6), padTop = word(desc, 7), padLeft = word(desc, 8);
-  const tilesH = word(desc, 9), tilesW = word(desc, 10), chunk = word(desc, 11);
+  const tilesH = word(desc, 9), tilesW = word(desc, 10), chunks = word(desc, 11);
   const cp = paddedChannels(channels), op = paddedChannels(outChannels), lanes = laneCount(tilesH, tilesW);
   const paddedH = 2 * tilesH + 2, paddedW = 2 * tilesW + 2;
   const image = scratch;
@@ -397,8 +397,8 @@ export function winograd_weight_grad_f32(partials: usize, dx: usize, ut: usize, 
   const gradTransform = at(gradImage, 4 * tilesH * tilesW * op);
   for (let item = begin; item < end; item++) {
     const partial = at(partials, item * winograd_chunk_floats(channels, outChannels));
-    const last = min(batch, (item + 1) * chunk);
-    for (let n = item * chunk; n < last; n++) {
+    const first = <i32>((<i64>item * batch) / chunks), last = <i32>((<i64>(item + 1) * batch) / chunks);
+    for (let n = first; n < last; n++) {
       // The output grid of the tiles: 2*tilesH x 2*tilesW, zeros past Y's edge.
       if (!padImage(image, at(x, n * channels * height * width), channels, height, width, cp, paddedH, paddedW, -padTop, padLeft) ||
         !padImage(gradImage, at(dy, n * outChannels * outH * outW), outChannels, outH, outW, op, 2 * tilesH, 2 * tilesW, 0, 0)) {
@@ -407,7 +407,7 @@ export function winograd_weight_grad_f32(partials: usize, dx: usize, ut: usize, 
       }
       inputTransform(v, image, cp, paddedW, tilesH, tilesW, lanes);
       gradientTransform(gradTransform, gradImage, op, 2 * tilesW, tilesH, tilesW, lanes);
-      weightProducts(partial, v, gradTransform, cp, op, lanes, n == item * chunk);
+      weightProducts(partial, v, gradTransform, cp, op, lanes, n == first);
       if (dx == 0) continue;
       // V and the padded input are no longer needed: dV takes V's place, the padded input gradient the image's.
       products(v, gradTransform, ut, op, cp, lanes);

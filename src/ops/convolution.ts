@@ -160,22 +160,22 @@ function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor
 function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeometry, input: { out: Tensor; w: Tensor } | null = null): boolean {
   const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2);
   const chunkFloats = wasm.kernels.winograd_chunk_floats(g.inChannels, g.outChannels);
-  const wanted = Math.max(1, Math.min(winogradWeightChunks, Math.floor(winogradPartialFloats / chunkFloats)));
-  const chunk = Math.ceil(g.batch / wanted), chunks = Math.ceil(g.batch / chunk);
+  const chunks = weightChunks(g);
   const paddedIn = Math.ceil(g.inChannels / 4) * 4, paddedOut = Math.ceil(g.outChannels / 4) * 4;
   const partials = emptyTensor([chunks * chunkFloats], 'float32');
-  // The input gradient's filters: U laid out [16][Op][Cp], the entries of padding channels zero.
-  const ut = input ? emptyTensor([16 * paddedOut * paddedIn], 'float32') : null;
+  let ut: Tensor | null = null;
   try {
+    // The input gradient's filters: U laid out [16][Op][Cp], the entries of padding channels zero.
+    if (input) ut = emptyTensor([16 * paddedOut * paddedIn], 'float32');
     if (!allFinite((status) => {
       if (input && ut) {
         if (paddedIn !== g.inChannels || paddedOut !== g.outChannels) fill_(ut, 0);
         wasm.launch('winograd_weights_f32', [addressOf(ut), addressOf(input.w), g.outChannels, g.inChannels, 0, 1, paddedIn, paddedOut * paddedIn, status],
           g.outChannels * g.inChannels, 40 * nsPerFloat);
       }
-      const desc = wasm.describeWords([g.batch, g.inChannels, g.height, g.width, g.outChannels, g.outH, g.outW, g.padTop, g.padLeft, tilesH, tilesW, chunk]);
+      const desc = wasm.describeWords([g.batch, g.inChannels, g.height, g.width, g.outChannels, g.outH, g.outW, g.padTop, g.padLeft, tilesH, tilesW, chunks]);
       wasm.launch('winograd_weight_grad_f32', [addressOf(partials), input ? addressOf(input.out) : 0, ut ? addressOf(ut) : 0, addressOf(x), addressOf(y),
-        desc, status, 0], chunks, chunk * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd * (input ? 2 : 1), 1, 7);
+        desc, status, 0], chunks, Math.ceil(g.batch / chunks) * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd * (input ? 2 : 1), 1, 7);
     })) return false;
     // The chunks are summed in order into the first (16*Cp*Op floats: a multiple of 4).
     const summedVectors = 16 * Math.ceil(g.inChannels / 4) * Math.ceil(g.outChannels / 4) * 4;
@@ -195,16 +195,31 @@ function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeomet
  * or NaN (the caller then computes them apart).
  */
 function winogradBackward(grad: Tensor, x: Tensor, w: Tensor, g: ConvGeometry): [Tensor, Tensor] | null {
-  const gradDense = dense(grad), xDense = dense(x), wDense = dense(w);
-  const dx = emptyTensor(inputShapeOf(g), 'float32'), dw = emptyTensor(weightShapeOf(g), 'float32');
+  const copies: Tensor[] = [], results: Tensor[] = [];
+  const denseCopy = (t: Tensor) => { const d = dense(t); if (d !== t) copies.push(d); return d; };
   let done = false;
   try {
+    const gradDense = denseCopy(grad), xDense = denseCopy(x), wDense = denseCopy(w);
+    const dx = emptyTensor(inputShapeOf(g), 'float32');
+    results.push(dx);
+    const dw = emptyTensor(weightShapeOf(g), 'float32');
+    results.push(dw);
     done = winogradWeightGradient(dw, xDense, gradDense, g, { out: dx, w: wDense });
     return done ? [dx, dw] : null;
   } finally {
-    release(gradDense, grad); release(xDense, x); release(wDense, w);
-    if (!done) { dx.dispose(); dw.dispose(); }
+    for (const t of copies) t.dispose();
+    if (!done) for (const t of results) t.dispose();
   }
+}
+
+/**
+ * How many chunks of images (as even as integer division makes them) the weight gradient sums the batch in: 8,
+ * fewer when the batch is smaller or the layer so wide that 8 partial sums would pass 32 MiB. The shapes alone
+ * decide it.
+ */
+function weightChunks(g: ConvGeometry): number {
+  const chunkFloats = wasm.kernels.winograd_chunk_floats(g.inChannels, g.outChannels);
+  return Math.max(1, Math.min(winogradWeightChunks, g.batch, Math.floor(winogradPartialFloats / chunkFloats)));
 }
 
 /** Work items a Winograd convolution is split into at least, where the image rows allow. */
@@ -370,7 +385,10 @@ export function convolutionWeightOp(x: Tensor, y: Tensor, g: ConvGeometry, saved
  */
 export function convolutionBackward(grad: Tensor, x: Tensor, w: Tensor, savedCol: Tensor | null, g: ConvGeometry, needsInput: boolean, needsWeight: boolean): [Tensor | null, Tensor | null] {
   const plan = planOf(g);
-  const both = grad.device === 'cpu' && plan.winograd && needsInput && needsWeight && plan.columns > 0 ? winogradBackward(grad, x, w, g) : null;
+  // One pass for both gradients has as many work items as the weight gradient's chunks: taken when that is as many
+  // as the input gradient's own launch would have (decided by the shapes, so the bits do not depend on the threads).
+  const fused = grad.device === 'cpu' && plan.winograd && needsInput && needsWeight && plan.columns > 0 && weightChunks(g) >= winogradWorkItems;
+  const both = fused ? winogradBackward(grad, x, w, g) : null;
   if (both) return [convolutionTransposeOp(grad, w, null, g, null, both[0]), convolutionWeightOp(x, grad, g, null, null, both[1])];
   const shareRows = grad.device === 'cpu' && needsInput && needsWeight && !plan.direct && !plan.winograd && plan.groupK > 0 && plan.groupOut > 0;
   const gradDense = shareRows ? dense(grad) : grad;
