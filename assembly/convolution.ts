@@ -9,14 +9,7 @@
 // write disjoint outputs and sum in a fixed order, so any split across threads gives the same bits.
 
 import { madd, storeTransposed4x4 } from './simd';
-
-@inline function word(desc: usize, index: i32): i32 {
-  return load<i32>(desc + (<usize>index << 2));
-}
-
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
-}
+import { word, at } from './strided';
 
 /** First output column whose input column ox*stride - offset is >= 0. */
 @inline function firstInside(offset: i32, stride: i32): i32 {

@@ -5,13 +5,7 @@
 // Work items are whole planes (n, c): each writes only its own plane, in a fixed order, so any split across
 // threads gives the same bits.
 
-@inline function word(desc: usize, index: i32): i32 {
-  return load<i32>(desc + (<usize>index << 2));
-}
-
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
-}
+import { word, at } from './strided';
 
 function zeroPlane(dst: usize, count: i32): void {
   const zero = f32x4.splat(0);

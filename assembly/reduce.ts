@@ -4,12 +4,9 @@
 // output strides[R], inner (reduced) shape[Q], input strides of the inner dims[Q]. Work items [begin, end)
 // are output elements, so a split across threads never splits one reduction and results are bitwise stable.
 import { exp4, log4 } from './math';
+import { word } from './strided';
 
 const SUM = 0, PROD = 1, MAX = 2, MIN = 3;
-
-@inline function word(desc: usize, index: i32): i32 {
-  return load<i32>(desc + (<usize>index << 2));
-}
 
 /** Offset of inner row `row` (all inner dims but the last) in elements. */
 function innerRowOffset(desc: usize, row: i32): i32 {

@@ -1,7 +1,17 @@
-// Reads the shape/stride descriptors the runtime writes for strided kernels, and finds where each row starts.
+// Reads the descriptors the runtime writes for kernels (word by word, or as strided shapes) and finds where each row starts.
 //
 // Layout (i32 words at `desc`): rank r, shape[r], then r strides (in elements) for each operand in turn.
 // The runtime collapses mergeable dims first, so rank is small and the innermost dim is long where it can be.
+
+/** Word `index` of a descriptor (each kernel file documents its own layout). */
+@inline export function word(desc: usize, index: i32): i32 {
+  return load<i32>(desc + (<usize>index << 2));
+}
+
+/** The address of float32 or int32 element `index` of an array at `base`. */
+@inline export function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
 
 @inline export function rankOf(desc: usize): i32 {
   return load<i32>(desc);

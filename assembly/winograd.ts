@@ -14,14 +14,7 @@
 // order, so any split across threads gives the same bits.
 
 import { madd, storeTransposed4x4 } from './simd';
-
-@inline function word(desc: usize, index: i32): i32 {
-  return load<i32>(desc + (<usize>index << 2));
-}
-
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
-}
+import { word, at } from './strided';
 
 @inline function paddedChannels(channels: i32): i32 {
   return (channels + 3) & ~3;
