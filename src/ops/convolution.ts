@@ -133,7 +133,7 @@ function winogradConvolution(out: Tensor, input: Tensor, w: Tensor, bias: Tensor
   const [batch, inC, height, width] = input.shape, [, outC, outH, outW] = out.shape;
   const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2);
   // U's rows for channels past a multiple of 4 must be zero (assembly/winograd.ts).
-  const u = emptyTensor([16 * Math.ceil(inC / 4) * 4 * outC], 'float32');
+  const u = emptyTensor([16 * paddedChannels(inC) * outC], 'float32');
   try {
     if (inC % 4 !== 0) fill_(u, 0);
     return allFinite((status) => {
@@ -161,7 +161,7 @@ function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeomet
   const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2);
   const chunkFloats = wasm.kernels.winograd_chunk_floats(g.inChannels, g.outChannels);
   const chunks = weightChunks(g);
-  const paddedIn = Math.ceil(g.inChannels / 4) * 4, paddedOut = Math.ceil(g.outChannels / 4) * 4;
+  const paddedIn = paddedChannels(g.inChannels), paddedOut = paddedChannels(g.outChannels);
   const partials = emptyTensor([chunks * chunkFloats], 'float32');
   let ut: Tensor | null = null;
   try {
@@ -177,9 +177,8 @@ function winogradWeightGradient(out: Tensor, x: Tensor, y: Tensor, g: ConvGeomet
       wasm.launch('winograd_weight_grad_f32', [addressOf(partials), input ? addressOf(input.out) : 0, ut ? addressOf(ut) : 0, addressOf(x), addressOf(y),
         desc, status, 0], chunks, Math.ceil(g.batch / chunks) * tilesH * tilesW * 16 * g.inChannels * g.outChannels * nsPerMultiplyAdd * (input ? 2 : 1), 1, 7);
     })) return false;
-    // The chunks are summed in order into the first (16*Cp*Op floats: a multiple of 4).
-    const summedVectors = 16 * Math.ceil(g.inChannels / 4) * Math.ceil(g.outChannels / 4) * 4;
-    if (chunks > 1) wasm.launch('winograd_weight_sum_f32', [addressOf(partials), chunks, chunkFloats], summedVectors, chunks * 4 * nsPerFloat);
+    // The chunks are summed in order into the first, four floats per work item (16*Cp*Op floats).
+    if (chunks > 1) wasm.launch('winograd_weight_sum_f32', [addressOf(partials), chunks, chunkFloats], (16 * paddedIn * paddedOut) / 4, chunks * 4 * nsPerFloat);
     wasm.launch('winograd_weight_finish_f32', [addressOf(out), addressOf(partials), g.outChannels, g.inChannels], g.outChannels * g.inChannels,
       16 * nsPerFloat);
     return true;
@@ -221,6 +220,9 @@ function weightChunks(g: ConvGeometry): number {
   const chunkFloats = wasm.kernels.winograd_chunk_floats(g.inChannels, g.outChannels);
   return Math.max(1, Math.min(winogradWeightChunks, g.batch, Math.floor(winogradPartialFloats / chunkFloats)));
 }
+
+/** Channels rounded up to a multiple of 4, as the Winograd kernels lay them out (one vector holds four). */
+const paddedChannels = (channels: number) => Math.ceil(channels / 4) * 4;
 
 /** Work items a Winograd convolution is split into at least, where the image rows allow. */
 const winogradWorkItems = 8;
